@@ -1,0 +1,3 @@
+from .optimizers import MultiOptimWrapperConstructor
+
+__all__ = ['MultiOptimWrapperConstructor']

@@ -1,0 +1,71 @@
+"""Alternating min-max training shared by FMCNet (discriminators) and MCLNet (modality classifier)."""
+from typing import Dict, Sequence
+
+import torch
+from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.optim import OptimWrapperDict
+from torch.func import functional_call
+
+
+def frozen_call(module: torch.nn.Module, *args, **kwargs):
+    """Call ``module`` with its parameters detached: gradients reach the inputs, never the weights.
+
+    Going around the module's own ``__call__`` (and any DDP wrapper) keeps
+    the adversary's weights out of the main step's graph, so the main update
+    neither changes them nor leaves stale gradients for the next adversary
+    step, and DDP's reducer never waits for gradients that cannot come.
+    """
+    if is_model_wrapper(module):
+        module = module.module
+    params = {name: p.detach() for name, p in module.named_parameters()}
+    return functional_call(module, params, args, kwargs, strict=False)
+
+
+class AlternatingReIDModel(BaseModel):
+    """A model trained in two steps per iteration over an ``OptimWrapperDict``.
+
+    Step 1 updates the adversary (keys ``adversary``) on detached features;
+    step 2 updates everything else (key ``main``) with the adversary frozen
+    (:func:`frozen_call`). Subclasses implement:
+
+    - ``forward_train(inputs, data_samples) -> dict`` of the tensors both steps need;
+    - ``adversary_loss(detached: dict, data_samples) -> dict`` of ``loss_*`` terms;
+    - ``main_loss(features: dict, data_samples) -> dict`` of ``loss_*`` terms.
+
+    The features are computed once and shared by both steps.
+    """
+
+    main_key = 'main'
+    adversary_key = 'adversary'
+
+    def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        main, adversary = optim_wrapper[self.main_key], optim_wrapper[self.adversary_key]
+        data = self.data_preprocessor(data, True)
+        inputs, data_samples = data['inputs'], data['data_samples']
+        with main.optim_context(self):
+            features = self.forward_train(inputs, data_samples)
+
+        detached = {k: v.detach() if torch.is_tensor(v) else v for k, v in features.items()}
+        with adversary.optim_context(self):
+            adversary_losses = self.adversary_loss(detached, data_samples)
+        adversary_total, adversary_log = self.parse_losses(adversary_losses)
+        adversary.update_params(adversary_total)
+
+        with main.optim_context(self):
+            main_losses = self.main_loss(features, data_samples)
+        main_total, log_vars = self.parse_losses(main_losses)
+        main.update_params(main_total)
+
+        # parse_losses names both totals 'loss': keep both in the log
+        adversary_log['loss_adversary'] = adversary_log.pop('loss')
+        log_vars.update(adversary_log)
+        return log_vars
+
+    def forward_train(self, inputs, data_samples) -> dict:
+        raise NotImplementedError
+
+    def adversary_loss(self, features: dict, data_samples: Sequence) -> dict:
+        raise NotImplementedError
+
+    def main_loss(self, features: dict, data_samples: Sequence) -> dict:
+        raise NotImplementedError
