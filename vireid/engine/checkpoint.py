@@ -1,0 +1,75 @@
+"""Checkpoint loading that never runs code from the file unless the user says so.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, and MMEngine's own
+checkpoints then fail: their message hub pickles ``HistoryBuffer`` objects,
+numpy arrays and scalars, and bound statistics methods fetched with
+``getattr``. Rather than unpickling arbitrary objects, we allow exactly those
+types (and ``getattr`` only for ``HistoryBuffer``'s statistics methods) in
+torch's weights-only unpickler. A file that needs anything else is refused
+with a message naming it, unless loading is explicitly trusted
+(``tools/test.py --trust-checkpoint`` / :func:`trust_checkpoints`).
+"""
+import codecs
+import contextlib
+import pickle
+import zipfile
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
+
+_TRUSTED = False
+
+
+def _history_buffer_getattr(obj, name):
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) in a weights-only load')
+
+
+_NUMPY_DTYPES = ('bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float16',
+                 'float32', 'float64')
+SAFE_GLOBALS = [
+    HistoryBuffer, np.ndarray, np.dtype, np._core.multiarray._reconstruct,
+    np._core.multiarray.scalar, codecs.encode,
+    (_history_buffer_getattr, 'builtins.getattr'),
+] + [type(np.dtype(name)) for name in _NUMPY_DTYPES]
+
+
+def safe_load(filename, map_location=None):
+    """``torch.load`` of a local file, weights only unless loading is trusted."""
+    try:
+        if _TRUSTED:
+            return torch.load(filename, map_location=map_location, weights_only=False)
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise pickle.UnpicklingError(
+            f'{filename}: refused to load objects other than weights and training '
+            f'state ({str(err).splitlines()[-1][:300]}). If you trust this file, '
+            f'load it with --trust-checkpoint.') from err
+    except (RuntimeError, EOFError, zipfile.BadZipFile) as err:
+        raise RuntimeError(f'{filename}: not a readable checkpoint (truncated or '
+                           f'corrupt?): {err}') from err
+
+
+@contextlib.contextmanager
+def trust_checkpoints(enabled: bool = True):
+    """Allow full unpickling (arbitrary code) inside this block."""
+    global _TRUSTED
+    previous, _TRUSTED = _TRUSTED, enabled
+    try:
+        yield
+    finally:
+        _TRUSTED = previous
+
+
+def set_trust_checkpoints(enabled: bool) -> None:
+    global _TRUSTED
+    _TRUSTED = enabled
+
+
+# local paths (the '' prefix) go through safe_load for load_from, resume and test
+CheckpointLoader.register_scheme(prefixes='', loader=safe_load, force=True)
