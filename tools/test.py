@@ -1,0 +1,76 @@
+"""Evaluate a checkpoint with every protocol of its dataset and print the table.
+
+``python tools/test.py CONFIG CHECKPOINT`` or ``python tools/test.py CONFIG --checkpoint CHECKPOINT``;
+``--untrained`` evaluates the model as built, without weights (a chance-level reference).
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+from vireid.engine import set_trust_checkpoints
+from vireid.evaluation import dump_results, format_protocol_table
+from vireid.utils import register_all_modules
+from vireid.utils.launch import apply_common_args
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a VI-ReID model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint_pos', nargs='?', metavar='CHECKPOINT', help='checkpoint file')
+    parser.add_argument('--checkpoint', help='checkpoint file (same as the positional form)')
+    parser.add_argument('--untrained', action='store_true',
+                        help='evaluate the freshly built model (no checkpoint)')
+    parser.add_argument('--work-dir', help='the directory to save logs')
+    parser.add_argument('--out', help='write the metrics to this .json or .csv file')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow a checkpoint that holds more than weights (unpickles '
+                        'arbitrary objects: only for files you trust)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. test_evaluator.num_trials=1')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.checkpoint and args.checkpoint_pos and args.checkpoint != args.checkpoint_pos:
+        parser.error('two different checkpoints given')
+    args.checkpoint = args.checkpoint or args.checkpoint_pos
+    if not args.checkpoint and not args.untrained:
+        parser.error('give a CHECKPOINT, or --untrained to evaluate without weights')
+    if args.checkpoint and not osp.isfile(args.checkpoint):
+        parser.error(f'checkpoint not found: {args.checkpoint}')
+    return args
+
+
+def main():
+    args = parse_args()
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    apply_common_args(cfg, args)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from, cfg.resume = None, False
+    set_trust_checkpoints(args.trust_checkpoint)
+
+    runner = Runner.from_cfg(cfg)
+    if args.checkpoint:
+        # strict: a checkpoint of another model must fail loudly, naming the keys
+        runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+    metrics = runner.test()
+
+    if is_main_process():
+        title = 'untrained model' if args.untrained else args.checkpoint
+        print(f'\nResults of {title}')
+        print(format_protocol_table(metrics))
+        if args.out:
+            dump_results(metrics, args.out)
+            print(f'metrics written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,45 @@
+"""What tools/train.py and tools/test.py do alike to a config before building the Runner."""
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+
+def apply_common_args(cfg: Config, args) -> None:
+    """``--cfg-options``, ``--launcher`` and ``--amp`` (when the tool has it)."""
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if getattr(args, 'amp', False):
+        use_amp(cfg, args.amp_dtype)
+    prepare_launcher(cfg, args.launcher)
+
+
+def _optim_wrapper_cfgs(optim_wrapper: dict) -> list:
+    if 'constructor' in optim_wrapper and 'optimizer' not in optim_wrapper:
+        # one optim wrapper per key (MultiOptimWrapperConstructor)
+        return [v for k, v in optim_wrapper.items() if isinstance(v, dict)]
+    return [optim_wrapper]
+
+
+def use_amp(cfg: Config, dtype: str = 'bfloat16') -> None:
+    """Turn every optimizer's wrapper into an ``AmpOptimWrapper``."""
+    if not torch.cuda.is_available():
+        raise RuntimeError('--amp needs a CUDA device; this machine has none')
+    for wrapper in _optim_wrapper_cfgs(cfg.optim_wrapper):
+        if wrapper.get('type', 'OptimWrapper') == 'OptimWrapper':
+            wrapper['type'] = 'AmpOptimWrapper'
+            wrapper['dtype'] = dtype
+            wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def prepare_launcher(cfg: Config, launcher: str) -> None:
+    cfg.launcher = launcher
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    # MMEngine's launcher always calls torch.cuda.set_device: on a CPU-only
+    # machine start the gloo group ourselves and keep DDP off device ids
+    if not dist.is_initialized():
+        dist.init_process_group('gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
