@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from vireid.utils.launch import apply_common_args
-from vireid.engine import set_trust_checkpoints
+from vireid.engine import find_resumable_checkpoint, set_trust_checkpoints
 from vireid.utils import register_all_modules
 
 
@@ -49,7 +49,8 @@ def main():
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # the newest complete checkpoint, whatever `last_checkpoint` says
+        cfg.resume, cfg.load_from = True, find_resumable_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:

@@ -11,7 +11,10 @@ with a message naming it, unless loading is explicitly trusted
 """
 import codecs
 import contextlib
+import os
+import os.path as osp
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -73,3 +76,23 @@ def set_trust_checkpoints(enabled: bool) -> None:
 
 # local paths (the '' prefix) go through safe_load for load_from, resume and test
 CheckpointLoader.register_scheme(prefixes='', loader=safe_load, force=True)
+
+
+def find_resumable_checkpoint(work_dir: str):
+    """The newest complete ``epoch_*.pth`` / ``iter_*.pth`` in ``work_dir``, or None.
+
+    Unlike following ``last_checkpoint``, this survives a pointer file or a
+    checkpoint cut short by a kill: torch checkpoints are zip archives whose
+    directory is written last, so a truncated one fails ``is_zipfile``.
+    """
+    if not osp.isdir(work_dir):
+        return None
+    candidates = []
+    for name in os.listdir(work_dir):
+        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', name)
+        if match:
+            candidates.append((int(match.group(2)), osp.join(work_dir, name)))
+    for _, path in sorted(candidates, reverse=True):
+        if zipfile.is_zipfile(path):
+            return path
+    return None
