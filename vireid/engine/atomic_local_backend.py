@@ -43,7 +43,7 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write(obj, filepath, encoding)
 
 
-register_backend('local', AtomicLocalBackend, force=True)
+register_backend('local', AtomicLocalBackend, force=True, prefixes='')
 # instances made before this module was imported would keep writing in place
 for key in [k for k, v in fileio.backend_instances.items() if type(v) is LocalBackend]:
     del fileio.backend_instances[key]
