@@ -1,0 +1,9 @@
+# mmpretrain's transforms (RandomCrop with padding, RandomErasing, and its
+# registration of mmcv's Resize / RandomFlip) must be imported for a
+# lookup from vireid's registry to fall through to them.
+import mmpretrain.datasets.transforms  # noqa: F401
+
+from .formatting import PackReIDInputs
+from .loading import LoadReIDImageFromFile
+
+__all__ = ['LoadReIDImageFromFile', 'PackReIDInputs']
