@@ -1,0 +1,55 @@
+# The README's CPU job: a narrow AGW (ResNet-18, width 32, no ImageNet
+# weights) trained from scratch on the synthetic SYSU-MM01-layout tree
+# (python -m vireid.datasets.synthetic ... -> data/synthetic/SYSU-MM01/) at
+# 128x64, a few epochs on two CPU cores.
+_base_ = [
+    '../_base_/models/agw_r50.py', '../_base_/datasets/synthetic_sysu.py',
+    '../_base_/schedules/reid_sgd_80e.py', '../_base_/default_runtime.py'
+]
+
+# make_synthetic's default 150 identities: SYSU split 105 train + 15 val
+# ids, trained on together.
+num_classes = 120
+img_h, img_w = 128, 64
+
+model = dict(
+    backbone=dict(
+        depth=18,
+        base_channels=32,
+        # ResNet-18 stages have two blocks: one non-local block after the
+        # second block of layer2 and of layer3.
+        non_local=dict(layer2=(1, ), layer3=(1, )),
+        init_cfg=None),
+    head=dict(in_channels=256, num_classes=num_classes))
+
+bgr_mean = (103.53, 116.28, 123.675)
+train_pipeline = [
+    dict(type='LoadReIDImageFromFile'),
+    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
+    dict(type='RandomCrop', crop_size=(img_h, img_w), padding=5),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomErasing', erase_prob=0.5, mode='const',
+         fill_color=bgr_mean),
+    dict(type='PackReIDInputs'),
+]
+test_pipeline = [
+    dict(type='LoadReIDImageFromFile'),
+    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
+    dict(type='PackReIDInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# From scratch the backbone learns at the full rate (no x0.1).
+optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=1.0)}))
+max_epochs = 6
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1),
+    dict(type='MultiStepLR', by_epoch=True, milestones=[4], gamma=0.1),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))

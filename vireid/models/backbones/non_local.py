@@ -1,0 +1,63 @@
+"""Non-local block (Wang et al., CVPR 2018) as AGW inserts it into ResNet stages."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+
+class NonLocal2d(nn.Module):
+    """Non-local block ``z = BN(W y) + x`` with ``y_i = sum_j f(x_i, x_j) g(x_j)``.
+
+    Args:
+        in_channels: channels of the input (and output) map.
+        inter_channels: channels of ``theta``, ``phi`` and ``g``. ``None``
+            means ``in_channels // reduction``. (AGW's reference code ends up
+            with 1, a quirk of its ``reduc_ratio // reduc_ratio``; set it
+            explicitly to reproduce it.)
+        reduction: see ``inter_channels``.
+        mode: ``'embedded_gaussian'``: ``f = softmax_j(theta_i . phi_j)``;
+            ``'dot_product'``: ``f = theta_i . phi_j / N`` (AGW's reference
+            code, N = H*W positions).
+
+    The BN after ``W`` starts with zero weight and bias, so a freshly built
+    block is the identity and a pretrained ResNet keeps its function.
+    """
+
+    modes = ('embedded_gaussian', 'dot_product')
+
+    def __init__(self,
+                 in_channels: int,
+                 inter_channels: Optional[int] = None,
+                 reduction: int = 2,
+                 mode: str = 'embedded_gaussian'):
+        super().__init__()
+        if mode not in self.modes:
+            raise ValueError(f'NonLocal2d mode must be one of {self.modes}, '
+                             f'got {mode!r}')
+        if inter_channels is None:
+            inter_channels = max(in_channels // reduction, 1)
+        self.mode = mode
+        self.g = nn.Conv2d(in_channels, inter_channels, kernel_size=1)
+        self.theta = nn.Conv2d(in_channels, inter_channels, kernel_size=1)
+        self.phi = nn.Conv2d(in_channels, inter_channels, kernel_size=1)
+        self.W = nn.Sequential(
+            nn.Conv2d(inter_channels, in_channels, kernel_size=1),
+            nn.BatchNorm2d(in_channels))
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        nn.init.zeros_(self.W[1].weight)
+        nn.init.zeros_(self.W[1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        g_x = self.g(x).flatten(2).transpose(1, 2)            # B, N, C'
+        theta_x = self.theta(x).flatten(2).transpose(1, 2)    # B, N, C'
+        phi_x = self.phi(x).flatten(2)                        # B, C', N
+        affinity = theta_x @ phi_x                            # B, N, N
+        if self.mode == 'embedded_gaussian':
+            affinity = affinity.softmax(dim=-1)
+        else:
+            affinity = affinity / affinity.size(-1)
+        y = (affinity @ g_x).transpose(1, 2).reshape(b, -1, h, w)
+        return self.W(y) + x

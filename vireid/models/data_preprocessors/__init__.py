@@ -1,0 +1,4 @@
+from .reid_data_preprocessor import (IMAGENET_MEAN, IMAGENET_STD,
+                                     ReIDDataPreprocessor)
+
+__all__ = ['ReIDDataPreprocessor', 'IMAGENET_MEAN', 'IMAGENET_STD']

@@ -1,0 +1,3 @@
+from .agw import AGW
+
+__all__ = ['AGW']

@@ -1,0 +1,85 @@
+"""AGW (Ye et al., TPAMI 2021): the cross-modality ReID baseline."""
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from vireid.registry import MODELS
+from vireid.structures import ReIDDataSample, batch_labels
+
+
+@MODELS.register_module()
+class AGW(BaseModel):
+    """Two-stream backbone -> pooling neck -> BNNeck head.
+
+    Args:
+        backbone: e.g. ``TwoStreamResNet``; called as ``backbone(inputs,
+            modality)`` and returning a tuple whose first map is pooled.
+        neck: pooling, ``[B, C, H, W] -> [B, C]`` (GeM, average pooling).
+        head: e.g. ``BNNeckHead`` with ``loss(feats, data_samples)`` and
+            ``predict(feats)``.
+        data_preprocessor: default ``ReIDDataPreprocessor``.
+        flip_test: at test time average the features of the image and its
+            horizontal flip before normalising.
+
+    Modes of ``forward(inputs, data_samples, mode)``: ``'loss'`` -> dict of
+    losses (and logged tensors); ``'predict'`` -> the data samples with
+    ``pred_feature`` set (L2-normalised, ``[C]``); ``'tensor'`` -> the
+    un-normalised test features ``[B, C]`` (no flip). Every mode needs the
+    data samples: their ``modality`` routes each image.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 data_preprocessor: Optional[Union[dict, torch.nn.Module]] = None,
+                 flip_test: bool = False,
+                 init_cfg: Optional[dict] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ReIDDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.head = MODELS.build(head)
+        self.flip_test = flip_test
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[ReIDDataSample]] = None,
+                mode: str = 'tensor'):
+        if data_samples is None:
+            raise ValueError(f'{type(self).__name__} needs data_samples (their '
+                             '"modality" routes each image); got None')
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.head.predict(self.extract_feat(inputs, data_samples))
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def extract_feat(self, inputs: torch.Tensor,
+                     data_samples: List[ReIDDataSample]) -> torch.Tensor:
+        """Pooled features ``[B, C]`` of the backbone's first (shared) map."""
+        modality = batch_labels(data_samples, 'modality', inputs.device)
+        maps = self.backbone(inputs, modality)
+        return self.neck(maps[0])
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
+        return self.head.loss(self.extract_feat(inputs, data_samples), data_samples)
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: List[ReIDDataSample]) -> List[ReIDDataSample]:
+        feats = self.head.predict(self.extract_feat(inputs, data_samples))
+        if self.flip_test:
+            flipped = self.extract_feat(inputs.flip(-1), data_samples)
+            feats = (feats + self.head.predict(flipped)) / 2
+        feats = F.normalize(feats, dim=1)
+        for sample, feat in zip(data_samples, feats):
+            sample.pred_feature = feat
+        return data_samples
