@@ -1,3 +1,10 @@
 from .bnneck_head import BNNeckHead, bnneck_bn
+from .fmc import FeatureDiscriminator, FeatureGenerator
+from .sff import (IdentityClassifier, SharedSpecificFusion, fused_person_feature,
+                  weighted_fusion)
 
-__all__ = ['BNNeckHead', 'bnneck_bn']
+__all__ = [
+    'BNNeckHead', 'bnneck_bn', 'FeatureDiscriminator', 'FeatureGenerator',
+    'IdentityClassifier', 'SharedSpecificFusion', 'fused_person_feature',
+    'weighted_fusion'
+]

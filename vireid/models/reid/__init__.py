@@ -1,3 +1,7 @@
 from .agw import AGW
+from .alternating import AlternatingReIDModel, frozen_call
+from .fmcnet import FMCNet
 
-__all__ = ['AGW']
+__all__ = [
+    'AGW', 'AlternatingReIDModel', 'frozen_call', 'FMCNet'
+]

@@ -1,0 +1,75 @@
+# FMCNet (CVPR 2022) on ResNet-50, with its two-optimizer version of the
+# 80-epoch schedule: the discriminators are trained by their own optimizer
+# ('adversary'), everything else by the schedule's SGD ('main'). A dataset
+# config adds a dataset base and default_runtime, and sets num_classes.
+_base_ = ['../schedules/reid_sgd_80e.py']
+
+feat_dim = 2048
+model = dict(
+    type='FMCNet',
+    data_preprocessor=dict(type='ReIDDataPreprocessor'),
+    # E_V / E_I: stem..layer2 per modality; E_sh and E_sp^V / E_sp^I:
+    # layer3 + layer4, independent weights, all from ImageNet
+    backbone=dict(
+        type='TwoStreamResNet',
+        depth=50,
+        split='layer2',
+        specific_tail=True,
+        last_stride=1,
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    neck=dict(type='GlobalAveragePooling'),
+    num_classes=395,
+    feat_dim=feat_dim,
+    with_sfd=True,
+    with_fmc=True,
+    classifier=dict(type='IdentityClassifier', with_bn=False),
+    generator=dict(
+        type='FeatureGenerator',
+        hidden_channels=feat_dim,
+        act_cfg=dict(type='ReLU'),
+        out_act_cfg=dict(type='ReLU')),
+    discriminator=dict(type='FeatureDiscriminator'),
+    sff=dict(
+        type='SharedSpecificFusion', per_modality=True, init_weights=(0.5, 0.5)),
+    md_loss=dict(
+        type='ModalityDecompositionLoss',
+        margin_dc=1.0,  # rho1
+        margin_sps=0.7,  # rho2
+        margin_shs=0.7,  # rho3
+        alpha=2.0,
+        loss_weight_shs=1.0,
+        lambda_dc=0.5,  # lambda1
+        lambda_sps=0.5),  # lambda2
+    mc_loss=dict(
+        type='CrossModalityCenterLoss', margin=0.7, beta=2.0, loss_weight=1.0),
+    loss_weights=dict(
+        id_sh=1.0, id_sp=1.0, gan=1.0, fc=1.0, ic=1.0, fid=1.0, adversary=1.0),
+    ic_detach_classifier=False,
+    test_feature='fused',
+    flip_test=False)
+
+# Under DDP every child module is wrapped on its own, so that FMCNet's
+# train_step runs its two updates (MMDistributedDataParallel would not call it).
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
+
+# 'main' is the schedule's optimizer unchanged (SGD, lr 0.1, backbone x0.1);
+# the discriminators use the usual GAN setting (Adam 2e-4, beta1 0.5).
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='MultiOptimWrapperConstructor',
+    main={{_base_.optim_wrapper}},
+    adversary=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)),
+        modules=['discriminator_v2i', 'discriminator_i2v']))
+# the generators decay with 'main'; the discriminators decay at the same
+# epochs (no warm-up: they start from scratch and are cheap to fit)
+param_scheduler = dict(
+    _delete_=True,
+    main={{_base_.param_scheduler}},
+    adversary=[
+        dict(type='MultiStepLR', by_epoch=True, milestones=[20, 50], gamma=0.1)
+    ])
