@@ -21,7 +21,7 @@ import vireid.models.losses.fmcnet_losses  # noqa: F401
 import vireid.models.reid.fmcnet  # noqa: F401
 from vireid.datasets import SYSUMM01Dataset
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONFIGS = ROOT / 'configs' / 'fmcnet'
 
 
