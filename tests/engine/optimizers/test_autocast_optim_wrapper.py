@@ -1,0 +1,29 @@
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+
+from vireid.engine import AutocastOptimWrapper
+from vireid.utils.launch import use_amp
+
+
+def test_forward_runs_in_bf16_and_weights_stay_fp32():
+    model = nn.Linear(4, 2)
+    wrapper = AutocastOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    with wrapper.optim_context(model):
+        out = model(torch.randn(3, 4))
+    assert out.dtype == torch.bfloat16
+    before = model.weight.detach().clone()
+    wrapper.update_params(out.float().pow(2).mean())
+    assert model.weight.dtype == torch.float32
+    assert not torch.equal(before, model.weight)
+
+
+def test_use_amp_converts_every_optimizer_key():
+    cfg = Config(dict(optim_wrapper=dict(
+        constructor='MultiOptimWrapperConstructor',
+        main=dict(optimizer=dict(type='SGD', lr=0.1)),
+        adversary=dict(type='OptimWrapper', optimizer=dict(type='Adam'), modules=['d']))))
+    use_amp(cfg, 'bfloat16')
+    assert cfg.optim_wrapper.main.type == 'AutocastOptimWrapper'
+    assert cfg.optim_wrapper.adversary.type == 'AutocastOptimWrapper'
+    assert cfg.optim_wrapper.constructor == 'MultiOptimWrapperConstructor'
