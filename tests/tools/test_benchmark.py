@@ -1,0 +1,30 @@
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize('task', ['train', 'test'])
+def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, capsys):
+    out = tmp_path / 'bench.json'
+    monkeypatch.setattr(sys, 'argv', [
+        'benchmark.py', str(ROOT / 'configs/agw/agw_r18_synthetic.py'), '--task', task,
+        '--iters', '2', '--warmup', '1', '--img-size', '32', '16', '--device', 'cpu',
+        '--test-batch-size', '4', '--out', str(out), '--cfg-options',
+        'train_dataloader.sampler.num_ids=2', 'train_dataloader.sampler.num_instances=1',
+        'model.backbone.base_channels=8', 'model.head.in_channels=64'])
+    runpy.run_path(str(ROOT / 'tools/analysis_tools/benchmark.py'), run_name='__main__')
+    result = json.loads(out.read_text())
+    names = [r['name'] for r in result['results']]
+    assert len(names) == (2 if task == 'train' else 1)
+    assert names[0].startswith('AGW')
+    for r in result['results']:
+        batch = 4
+        # throughput is the batch over the median step time
+        assert r['images_per_s'] == pytest.approx(batch / (r['ms_per_iter'] / 1e3))
+        assert r['gflops_per_image'] > 0
+    assert 'img/s' in capsys.readouterr().out

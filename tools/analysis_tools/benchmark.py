@@ -1,0 +1,148 @@
+"""Training / test throughput of a config, with FLOPs, MFU, peak memory and an in-run yardstick.
+
+    python tools/analysis_tools/benchmark.py CONFIG [--task train|test] [--data tensors|disk]
+        [--iters 50] [--warmup 10] [--amp] [--compile] [--channels-last] [--out result.json]
+
+MFU is measured against the bf16 matmul rate this run measures on the same
+device; the yardstick is a plain torchvision ResNet-50 (last stride 1)
+training step in bf16 + channels_last at the same batch and image size.
+"""
+import argparse
+import json
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+
+from vireid.registry import MODELS
+from vireid.utils import register_all_modules
+from vireid.utils import benchmark as bench
+from vireid.utils.launch import use_amp
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Benchmark a vireid config')
+    parser.add_argument('config')
+    parser.add_argument('--task', choices=['train', 'test'], default='train')
+    parser.add_argument('--data', choices=['tensors', 'disk'], default='tensors',
+                        help='random tensors already on the device, or the config\'s '
+                        'train dataloader reading the dataset from disk')
+    parser.add_argument('--iters', type=int, default=50)
+    parser.add_argument('--warmup', type=int, default=10)
+    parser.add_argument('--amp', action='store_true', help='bf16 autocast')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the backbone')
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--test-batch-size', type=int, default=512)
+    parser.add_argument('--no-yardstick', action='store_true')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--out', help='write the results as JSON here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def build_model(cfg, args, device):
+    model = MODELS.build(cfg.model).to(device)
+    if args.channels_last:
+        model.data_preprocessor.channels_last = True
+        model = model.to(memory_format=torch.channels_last)
+    if args.compile:
+        for name, child in list(model.backbone.named_children()):
+            setattr(model.backbone, name, torch.compile(child))
+    return model
+
+
+def benchmark_train(cfg, args, device, peak):
+    model = build_model(cfg, args, device)
+    model.train()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    sampler = cfg.train_dataloader.sampler
+    num_ids, num_instances = sampler.num_ids, sampler.num_instances
+    batch = bench.synthetic_batch(num_ids, num_instances, args.img_size, device)
+    batch_size = len(batch['data_samples'])
+
+    if args.data == 'disk':
+        loader = iter(Runner.build_dataloader(cfg.train_dataloader, seed=0))
+
+        def step(_):
+            model.train_step(next(loader), optim_wrapper)
+    else:
+        def step(_):
+            model.train_step(batch, optim_wrapper)
+
+    flops = bench.count_flops(lambda: model.train_step(batch, optim_wrapper)) / batch_size
+    bench.reset_peak_memory(device)
+    ms = bench.time_iterations(step, args.iters, args.warmup, device)
+    results = [bench.summarize(f'{cfg.model.type} train ({args.data})', ms, batch_size,
+                               flops, peak, bench.peak_memory_gb(device))]
+    if not args.no_yardstick:
+        del model, optim_wrapper
+        num_classes = cfg.model.get('head', {}).get('num_classes', 395)
+        yard = bench.yardstick_resnet50(num_classes, device)
+        flops = bench.count_flops(lambda: yard(batch)) / batch_size
+        bench.reset_peak_memory(device)
+        ms = bench.time_iterations(lambda _: yard(batch), args.iters, args.warmup, device)
+        results.append(bench.summarize('torchvision ResNet-50 bf16+CL train', ms, batch_size,
+                                       flops, peak, bench.peak_memory_gb(device)))
+    return results
+
+
+def benchmark_test(cfg, args, device, peak):
+    model = build_model(cfg, args, device)
+    model.eval()
+    half = args.test_batch_size // 2
+    batch = bench.synthetic_batch(half, 1, args.img_size, device)
+
+    def step(_):
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16,
+                                             enabled=args.amp):
+            model.test_step(batch)
+
+    flops = bench.count_flops(lambda: step(0)) / len(batch['data_samples'])
+    bench.reset_peak_memory(device)
+    ms = bench.time_iterations(step, args.iters, args.warmup, device)
+    return [bench.summarize(f'{cfg.model.type} test embedding', ms, len(batch['data_samples']),
+                            flops, peak, bench.peak_memory_gb(device))]
+
+
+def main():
+    args = parse_args()
+    register_all_modules()
+    DefaultScope.overwrite_default_scope('vireid')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.amp:
+        use_amp(cfg, 'bfloat16')
+    args.img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
+    device = torch.device(args.device)
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True
+
+    peak = bench.matmul_peak_tflops(device)
+    run = benchmark_train if args.task == 'train' else benchmark_test
+    results = run(cfg, args, device, peak)
+
+    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'
+    print(f'device: {name}; measured matmul peak {peak:.1f} TFLOP/s '
+          f'({"bf16" if device.type == "cuda" else "fp32"}); image {args.img_size[0]}x'
+          f'{args.img_size[1]}; amp={args.amp} compile={args.compile} '
+          f'channels_last={args.channels_last}')
+    print(f'{"run":44s} {"ms/iter":>9s} {"img/s":>9s} {"GFLOP/img":>10s} {"MFU":>6s} '
+          f'{"mem GB":>7s}')
+    for r in results:
+        print(f'{r["name"]:44s} {r["ms_per_iter"]:9.2f} {r["images_per_s"]:9.1f} '
+              f'{r["gflops_per_image"]:10.2f} {100 * r["mfu"]:5.1f}% {r["peak_memory_gb"]:7.2f}')
+    if len(results) == 2 and args.task == 'train':
+        print(f'ratio to the yardstick: '
+              f'{results[0]["images_per_s"] / results[1]["images_per_s"]:.2f}x')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(dict(device=name, matmul_peak_tflops=peak, args=vars(args),
+                           results=results), f, indent=2)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,125 @@
+"""Measurements behind tools/analysis_tools/benchmark.py: step timing, FLOPs, matmul peak, a yardstick."""
+import statistics
+import time
+from typing import Callable, Dict, List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from vireid.structures import ReIDDataSample
+
+
+def synthetic_batch(num_ids: int, num_instances: int, img_hw, device) -> dict:
+    """A batch laid out like CrossModalityIdentitySampler's: per identity K visible then K infrared."""
+    height, width = img_hw
+    samples = []
+    for label in range(num_ids):
+        for modality in (0, 1):
+            for _ in range(num_instances):
+                samples.append(ReIDDataSample(metainfo=dict(
+                    gt_label=label, pid=label, camid=1 + 2 * modality, modality=modality,
+                    img_path='')))
+    inputs = torch.randint(0, 256, (len(samples), 3, height, width), dtype=torch.uint8)
+    return dict(inputs=inputs.to(device), data_samples=samples)
+
+
+def time_iterations(step: Callable[[int], None], iters: int, warmup: int,
+                    device: torch.device) -> List[float]:
+    """Milliseconds of each timed iteration, after ``warmup`` untimed ones.
+
+    On CUDA each iteration is bracketed by events recorded in stream order,
+    so host time that leaves the GPU idle is counted, as it costs throughput.
+    """
+    for i in range(warmup):
+        step(i)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        events = [torch.cuda.Event(enable_timing=True) for _ in range(iters + 1)]
+        events[0].record()
+        for i in range(iters):
+            step(warmup + i)
+            events[i + 1].record()
+        torch.cuda.synchronize(device)
+        return [events[i].elapsed_time(events[i + 1]) for i in range(iters)]
+    times = []
+    for i in range(iters):
+        start = time.perf_counter()
+        step(warmup + i)
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def count_flops(fn: Callable[[], None]) -> int:
+    """Floating-point operations of one call (matmuls and convolutions, forward and backward)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def matmul_peak_tflops(device: torch.device, size: int = 8192, iters: int = 20) -> float:
+    """The bf16 matmul rate this device reaches now (the denominator of MFU)."""
+    dtype = torch.bfloat16 if device.type == 'cuda' else torch.float32
+    if device.type != 'cuda':
+        size, iters = 512, 3
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    ms = time_iterations(lambda _: a @ b, iters, warmup=3, device=device)
+    return 2 * size ** 3 / (statistics.median(ms) * 1e-3) / 1e12
+
+
+def yardstick_resnet50(num_classes: int, device: torch.device, channels_last: bool = True):
+    """torchvision ResNet-50 with last stride 1, trained with SGD under bf16 autocast.
+
+    Returns ``step(batch)``: one forward, backward and update.
+    """
+    from torchvision.models import resnet50
+    model = resnet50(weights=None, num_classes=num_classes)
+    model.layer4[0].conv2.stride = (1, 1)
+    model.layer4[0].downsample[0].stride = (1, 1)
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    mean = torch.tensor([123.675, 116.28, 103.53], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375], device=device).view(1, 3, 1, 1)
+
+    def step(batch: Dict) -> None:
+        images = (batch['inputs'].float() - mean) / std
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        labels = torch.tensor([s.gt_label for s in batch['data_samples']], device=device)
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def peak_memory_gb(device: torch.device) -> float:
+    if device.type != 'cuda':
+        return float('nan')
+    return torch.cuda.max_memory_allocated(device) / 2**30
+
+
+def summarize(name: str, ms: List[float], batch_size: int, flops_per_image: float,
+              peak_tflops: float, memory_gb: float) -> Dict[str, float]:
+    median = statistics.median(ms)
+    images_per_s = batch_size / (median * 1e-3)
+    achieved = flops_per_image * images_per_s / 1e12
+    return dict(name=name, ms_per_iter=median, images_per_s=images_per_s,
+                gflops_per_image=flops_per_image / 1e9, tflops=achieved,
+                mfu=achieved / peak_tflops if peak_tflops else float('nan'),
+                peak_memory_gb=memory_gb)
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def set_channels_last(model: nn.Module) -> nn.Module:
+    return model.to(memory_format=torch.channels_last)
