@@ -14,6 +14,11 @@ from .fmcnet_losses import (CrossModalityCenterLoss, ModalityDecompositionLoss,
                             generator_adversarial_loss, identity_consistency_loss,
                             per_modality_cross_entropy, shared_separation_loss,
                             specific_separation_loss)
+from .mclnet_losses import (MarginalCenterAggregationLoss, ModalityClassificationLoss,
+                            ModalityConfusionLoss, batch_class_means,
+                            center_aggregation_term, center_separation_term,
+                            marginal_center_aggregation_loss, modality_accuracy,
+                            modality_classification_loss, modality_confusion_loss)
 
 __all__ = [
     'euclidean_distance', 'same_label_masks', 'hard_triplet_loss',
@@ -24,5 +29,10 @@ __all__ = [
     'discriminator_accuracy', 'discriminator_loss',
     'feature_consistency_loss', 'generator_adversarial_loss',
     'identity_consistency_loss', 'per_modality_cross_entropy',
-    'shared_separation_loss', 'specific_separation_loss'
+    'shared_separation_loss', 'specific_separation_loss',
+    'MarginalCenterAggregationLoss', 'ModalityClassificationLoss',
+    'ModalityConfusionLoss', 'batch_class_means', 'center_aggregation_term',
+    'center_separation_term', 'marginal_center_aggregation_loss',
+    'modality_accuracy', 'modality_classification_loss',
+    'modality_confusion_loss'
 ]

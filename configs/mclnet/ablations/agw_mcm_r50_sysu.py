@@ -1,0 +1,12 @@
+# Table 1 "AGW + MCM": AGW* + MCM without random erasing.
+_base_ = ['./agw_re_mcm_r50_sysu.py']
+
+img_h, img_w = 288, 144
+train_pipeline = [
+    dict(type='LoadReIDImageFromFile'),
+    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
+    dict(type='RandomCrop', crop_size=(img_h, img_w), padding=10),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackReIDInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
