@@ -113,10 +113,6 @@ def test_two_process_gloo_ddp_run(synthetic_root, tmp_path):
     overrides['train_cfg'] = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=2)
     overrides.update(val_cfg=None, val_dataloader=None, val_evaluator=None,
                      test_cfg=None, test_dataloader=None, test_evaluator=None)
-    # until vireid.models' __init__ files import the FMCNet modules
-    overrides['custom_imports'] = dict(imports=[
-        'vireid.models.reid.fmcnet', 'vireid.models.heads.fmc', 'vireid.models.heads.sff',
-        'vireid.models.losses.fmcnet_losses'], allow_failed_imports=False)
     config = tmp_path / 'tiny_fmcnet.py'
     config.write_text(f"_base_ = [{str(CONFIGS / 'fmcnet_r18_synthetic.py')!r}]\n" +
                       ''.join(f'{k} = {v!r}\n' for k, v in overrides.items()))

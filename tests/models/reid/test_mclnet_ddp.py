@@ -12,10 +12,6 @@ ROOT = Path(__file__).resolve().parents[3]
 
 CHILD_CONFIG = """
 _base_ = [{base!r}]
-# until vireid.models' __init__ files import them
-custom_imports = dict(imports=[
-    'vireid.models.heads.modality_classifier', 'vireid.models.losses.mclnet_losses',
-    'vireid.models.reid.mclnet'])
 model = dict(
     backbone=dict(base_channels=16),
     head=dict(in_channels=128, num_classes={num_classes}),

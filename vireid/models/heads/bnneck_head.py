@@ -34,7 +34,8 @@ class BNNeckHead(BaseModule):
 
     ``loss(feats [B, C], data_samples) -> dict(loss_id, loss_tri, acc_id)``
     uses the samples' ``gt_label``; ``loss_by_feat(feats, labels)`` is the
-    same from a label tensor. ``forward(feats) -> logits``,
+    same from a label tensor, ``loss_by_logits(feats, logits, labels)`` from
+    logits already computed. ``forward(feats) -> logits``,
     ``predict(feats) -> test features`` (not normalised).
     """
 
@@ -77,7 +78,15 @@ class BNNeckHead(BaseModule):
 
     def loss_by_feat(self, feats: torch.Tensor,
                      labels: torch.Tensor) -> Dict[str, torch.Tensor]:
-        logits = self(feats)
+        return self.loss_by_logits(feats, self(feats), labels)
+
+    def loss_by_logits(self, feats: torch.Tensor, logits: torch.Tensor,
+                       labels: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The losses from logits already computed by ``self(feats)``.
+
+        Under MMSeparateDistributedDataParallel the head is wrapped: the
+        model calls the wrapper for the logits, then this on the inner head.
+        """
         losses = dict(loss_id=self.loss_cls(logits, labels))
         if self.loss_triplet is not None:
             losses['loss_tri'] = self.loss_triplet(feats, labels)

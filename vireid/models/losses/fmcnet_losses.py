@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vireid.registry import MODELS
-from .centers import identity_centers, modality_centers
+from .centers import modality_centers
 from .distance import euclidean_distance
 
 

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
+from vireid.models.utils import unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
 
@@ -59,7 +60,7 @@ class AGW(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.head.predict(self.extract_feat(inputs, data_samples))
+            return unwrap(self.head).predict(self.extract_feat(inputs, data_samples))
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
     def extract_feat(self, inputs: torch.Tensor,
@@ -71,14 +72,18 @@ class AGW(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
-        return self.head.loss(self.extract_feat(inputs, data_samples), data_samples)
+        feats = self.extract_feat(inputs, data_samples)
+        labels = batch_labels(data_samples, 'gt_label', feats.device)
+        # the head runs through __call__ so that a DDP wrapper sees its forward
+        return unwrap(self.head).loss_by_logits(feats, self.head(feats), labels)
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: List[ReIDDataSample]) -> List[ReIDDataSample]:
-        feats = self.head.predict(self.extract_feat(inputs, data_samples))
+        head = unwrap(self.head)
+        feats = head.predict(self.extract_feat(inputs, data_samples))
         if self.flip_test:
             flipped = self.extract_feat(inputs.flip(-1), data_samples)
-            feats = (feats + self.head.predict(flipped)) / 2
+            feats = (feats + head.predict(flipped)) / 2
         feats = F.normalize(feats, dim=1)
         for sample, feat in zip(data_samples, feats):
             sample.pred_feature = feat

@@ -2,9 +2,11 @@
 from typing import Dict, Sequence
 
 import torch
-from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from torch.func import functional_call
+
+from vireid.models.utils import unwrap
 
 
 def frozen_call(module: torch.nn.Module, *args, **kwargs):
@@ -15,10 +17,21 @@ def frozen_call(module: torch.nn.Module, *args, **kwargs):
     neither changes them nor leaves stale gradients for the next adversary
     step, and DDP's reducer never waits for gradients that cannot come.
     """
-    if is_model_wrapper(module):
-        module = module.module
+    module = unwrap(module)
     params = {name: p.detach() for name, p in module.named_parameters()}
     return functional_call(module, params, args, kwargs, strict=False)
+
+
+def snapshot_call(module: torch.nn.Module, *args):
+    """Call ``module`` on a detached copy of its weights.
+
+    Unlike :func:`frozen_call` the copy survives the in-place optimizer
+    step that follows, so the output keeps the weights of the moment it was
+    computed (MCLNet's authors compute L_e from M before its update).
+    """
+    module = unwrap(module)
+    params = {name: p.detach().clone() for name, p in module.named_parameters()}
+    return functional_call(module, params, args, strict=False)
 
 
 class AlternatingReIDModel(BaseModel):

@@ -4,9 +4,9 @@ from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 
+from vireid.models.utils import unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
 from vireid.models.losses.centers import modality_centers
@@ -138,7 +138,7 @@ class FMCNet(AlternatingReIDModel):
     def _fusion(self):
         # MMSeparateDistributedDataParallel wraps each child in DDP: reach
         # the SFF module's own methods and parameters through the wrapper
-        return self.fusion.module if is_model_wrapper(self.fusion) else self.fusion
+        return unwrap(self.fusion)
 
     def _check_test_feature(self, name: str) -> None:
         needs = dict(fused=self.with_sff, specific=self.with_sfd,

@@ -4,34 +4,18 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
-from torch.func import functional_call
 
 from vireid.models.losses.mclnet_losses import modality_accuracy
+from vireid.models.utils import unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
 from .agw import AGW
-from .alternating import AlternatingReIDModel, frozen_call
+from .alternating import AlternatingReIDModel, frozen_call, snapshot_call
 
 CENTER_FEATURES = ('after_bn', 'before_bn')
 CONFUSION_LOGITS = ('updated', 'before_update')
-
-
-def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    return module.module if is_model_wrapper(module) else module
-
-
-def snapshot_call(module: torch.nn.Module, *args):
-    """Call ``module`` on a detached copy of its weights.
-
-    Unlike :func:`frozen_call` the copy survives the in-place optimizer
-    step that follows, so the logits keep the weights of the moment they
-    were computed (the authors' code computes L_e from M before its update).
-    """
-    module = _unwrap(module)
-    params = {name: p.detach().clone() for name, p in module.named_parameters()}
-    return functional_call(module, params, args, strict=False)
 
 
 @MODELS.register_module()
@@ -184,15 +168,8 @@ class MCLNet(AlternatingReIDModel, AGW):
                     data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
         """L_b (eq. 7: ID + WRT through the head) and the center terms."""
         labels = batch_labels(data_samples, 'gt_label', pooled.device)
-        head = _unwrap(self.head)
-        # the head is called through __call__ (not head.loss) so that a DDP
-        # wrapper around it sees its forward
-        logits = self.head(pooled)
-        losses = dict(loss_id=head.loss_cls(logits, labels))
-        if head.loss_triplet is not None:
-            losses['loss_tri'] = head.loss_triplet(pooled, labels)
-        with torch.no_grad():
-            losses['acc_id'] = (logits.argmax(1) == labels).float().mean() * 100
+        # the head runs through __call__ so that a DDP wrapper sees its forward
+        losses = unwrap(self.head).loss_by_logits(pooled, self.head(pooled), labels)
         if self.ica is None and self.cca is None:
             return losses
         feats = self.bnneck_feature(pooled) if self.center_feature == 'after_bn' else pooled
@@ -205,7 +182,7 @@ class MCLNet(AlternatingReIDModel, AGW):
     def bnneck_feature(self, pooled: torch.Tensor) -> torch.Tensor:
         """The head's BN output in training mode (batch statistics), without
         touching its running statistics a second time."""
-        bn = _unwrap(self.head).bn
+        bn = unwrap(self.head).bn
         return F.batch_norm(pooled, None, None, bn.weight, bn.bias, training=True,
                             eps=bn.eps)
 
