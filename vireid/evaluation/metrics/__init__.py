@@ -1,0 +1,8 @@
+"""Registered metrics and the protocol table helpers."""
+from .protocol_table import dump_results, format_protocol_table
+from .vireid_metric import HEADLINE_MODE, PROTOCOL_MODES, VIReIDMetric
+
+__all__ = [
+    'VIReIDMetric', 'PROTOCOL_MODES', 'HEADLINE_MODE',
+    'format_protocol_table', 'dump_results'
+]
