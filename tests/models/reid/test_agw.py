@@ -154,3 +154,15 @@ def test_synthetic_config_builds_and_runs():
     losses = model(**data, mode='loss')
     assert losses['loss_id'].item() == pytest.approx(
         torch.log(torch.tensor(120.)).item(), abs=0.05)
+
+
+def test_channels_last_preprocessor_puts_conv_weights_in_channels_last():
+    model = MODELS.build(dict(
+        type='AGW',
+        data_preprocessor=dict(type='ReIDDataPreprocessor', channels_last=True),
+        backbone=dict(type='TwoStreamResNet', depth=18, base_channels=8),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='BNNeckHead', in_channels=64, num_classes=3)))
+    conv = model.backbone.visible.conv1.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.is_contiguous()

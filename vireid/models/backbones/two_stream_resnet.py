@@ -128,25 +128,26 @@ def route_by_modality(x: torch.Tensor, modality: torch.Tensor,
 
     Each branch sees only its own samples (its BN statistics and gradients
     come from them alone); a branch with no sample in the batch is skipped.
-    Finding the groups syncs with the host once (their sizes set shapes).
+    The groups' sizes set shapes, so they are found where ``modality``
+    lives: pass it on the CPU (as the models do) and the step never waits
+    for the GPU here.
     """
     if modality.shape != (x.size(0), ):
         raise ValueError(f'modality must have shape ({x.size(0)},), one value '
                          f'per sample; got {tuple(modality.shape)}')
-    outputs, order = [], []
-    for value, branch in enumerate(branches):
-        index = torch.nonzero(modality == value).squeeze(1)
-        if index.numel() == 0:
-            continue
-        outputs.append(branch(x.index_select(0, index)))
-        order.append(index)
-    order = torch.cat(order) if order else modality.new_empty(0)
+    groups = [(branch, torch.nonzero(modality == value).squeeze(1))
+              for value, branch in enumerate(branches)]
+    groups = [(branch, index) for branch, index in groups if index.numel()]
+    order = torch.cat([index for _, index in groups]) if groups else modality.new_empty(0)
     if order.numel() != x.size(0):
         raise ValueError(f'modality values must be in 0..{len(branches) - 1}; '
                          f'got {modality.tolist()}')
+    outputs = [branch(x.index_select(0, index.to(x.device, non_blocking=True)))
+               for branch, index in groups]
     if len(outputs) == 1:
         return outputs[0]
-    return torch.cat(outputs).index_select(0, torch.argsort(order))
+    inverse = torch.argsort(order).to(x.device, non_blocking=True)
+    return torch.cat(outputs).index_select(0, inverse)
 
 
 @MODELS.register_module()

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
-from vireid.models.utils import unwrap
+from vireid.models.utils import follow_preprocessor_memory_format, unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
 
@@ -47,6 +47,7 @@ class AGW(BaseModel):
         self.neck = MODELS.build(neck)
         self.head = MODELS.build(head)
         self.flip_test = flip_test
+        follow_preprocessor_memory_format(self)
 
     def forward(self,
                 inputs: torch.Tensor,
@@ -66,7 +67,8 @@ class AGW(BaseModel):
     def extract_feat(self, inputs: torch.Tensor,
                      data_samples: List[ReIDDataSample]) -> torch.Tensor:
         """Pooled features ``[B, C]`` of the backbone's first (shared) map."""
-        modality = batch_labels(data_samples, 'modality', inputs.device)
+        # on the CPU: the backbone groups samples by it without a GPU sync
+        modality = batch_labels(data_samples, 'modality')
         maps = self.backbone(inputs, modality)
         return self.neck(maps[0])
 

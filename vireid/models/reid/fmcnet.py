@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.optim import OptimWrapperDict
 
-from vireid.models.utils import unwrap
+from vireid.models.utils import follow_preprocessor_memory_format, unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
 from vireid.models.losses.centers import modality_centers
@@ -133,6 +133,7 @@ class FMCNet(AlternatingReIDModel):
         if self.with_sff:
             self.fusion = build(sff, **widths)
             self.mc_loss = MODELS.build(mc_loss)
+        follow_preprocessor_memory_format(self)
 
     @property
     def _fusion(self):
@@ -151,10 +152,15 @@ class FMCNet(AlternatingReIDModel):
                              f'sff={"on" if self.with_sff else None}')
 
     # ------------------------------------------------------------------ features
-    def _features(self, inputs: torch.Tensor, modality: torch.Tensor) -> dict:
-        """F_sh, F_sp (eq. 1) and the generated F'_sp of the other modality (eq. 11)."""
-        maps = self.backbone(inputs, modality)
-        feats = dict(shared=self.neck(maps[0]))
+    def _features(self, inputs: torch.Tensor, modality_cpu: torch.Tensor) -> dict:
+        """F_sh, F_sp (eq. 1) and the generated F'_sp of the other modality (eq. 11).
+
+        ``modality_cpu`` stays on the CPU so that the backbone groups samples
+        without waiting for the GPU; ``feats['modality']`` is its device copy.
+        """
+        maps = self.backbone(inputs, modality_cpu)
+        modality = modality_cpu.to(inputs.device, non_blocking=True)
+        feats = dict(shared=self.neck(maps[0]), modality=modality)
         if self.with_sfd:
             feats['specific'] = self.neck(maps[1])
         if self.with_fmc:
@@ -169,9 +175,9 @@ class FMCNet(AlternatingReIDModel):
     def forward_train(self, inputs: torch.Tensor,
                       data_samples: List[ReIDDataSample]) -> dict:
         labels = batch_labels(data_samples, 'gt_label', inputs.device)
-        modality = batch_labels(data_samples, 'modality', inputs.device)
-        out = self._features(inputs, modality)
-        out.update(labels=labels, modality=modality)
+        out = self._features(inputs, batch_labels(data_samples, 'modality'))
+        out['labels'] = labels
+        modality = out['modality']
         out['logits_sh'] = self.classifier_sh(out['shared'])
         if self.with_sfd:
             is_ir = modality.bool().unsqueeze(1)
@@ -310,8 +316,8 @@ class FMCNet(AlternatingReIDModel):
     def extract_feat(self, inputs: torch.Tensor,
                      data_samples: List[ReIDDataSample]) -> torch.Tensor:
         """The test features ``[B, C]`` chosen by ``test_feature`` (not normalised)."""
-        modality = batch_labels(data_samples, 'modality', inputs.device)
-        feats = self._features(inputs, modality)
+        feats = self._features(inputs, batch_labels(data_samples, 'modality'))
+        modality = feats['modality']
         if self.test_feature == 'fused':
             return self._fusion.fuse(feats['shared'], feats['specific'], feats['generated'],
                                     modality)
