@@ -48,7 +48,7 @@ optim_wrapper = dict(
 max_epochs = 6
 param_scheduler = dict(
     main=[
-        dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1),
+        dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2),
         dict(type='MultiStepLR', by_epoch=True, milestones=[4], gamma=0.1),
     ],
     adversary=[

@@ -8,8 +8,9 @@ optim_wrapper = dict(
 )
 
 param_scheduler = [
-    # factor 0.1 + 0.9 * e / 9 == (e + 1) / 10 for e in 0..9
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=9),
+    # MMEngine's LinearLR reaches end_factor at epoch end - 1: with end=10
+    # the factor is 0.1 + 0.9 * e / 9 == (e + 1) / 10 for e in 0..9
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=10),
     dict(type='MultiStepLR', by_epoch=True, milestones=[20, 50], gamma=0.1),
 ]
 
