@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.optim import scheduler  # noqa: F401  (registers the schedulers)
 from mmengine.registry import PARAM_SCHEDULERS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
