@@ -43,6 +43,16 @@ def parse_args():
     return parser.parse_args()
 
 
+def endless(loader):
+    """Batches of successive epochs, as the train loop draws them."""
+    epoch = 0
+    while True:
+        if hasattr(loader.sampler, 'set_epoch'):
+            loader.sampler.set_epoch(epoch)
+        yield from loader
+        epoch += 1
+
+
 def build_model(cfg, args, device):
     model = MODELS.build(cfg.model).to(device)
     if args.channels_last:
@@ -64,7 +74,7 @@ def benchmark_train(cfg, args, device, peak):
     batch_size = len(batch['data_samples'])
 
     if args.data == 'disk':
-        loader = iter(Runner.build_dataloader(cfg.train_dataloader, seed=0))
+        loader = endless(Runner.build_dataloader(cfg.train_dataloader, seed=0))
 
         def step(_):
             model.train_step(next(loader), optim_wrapper)

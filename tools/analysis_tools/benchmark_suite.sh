@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Every measurement of docs/benchmark.md in one go, on one GPU host:
+#   bash tools/analysis_tools/benchmark_suite.sh OUT_DIR [ITERS]
+# Needs two GPUs for the DDP part (skipped with one). Logs and JSON go to OUT_DIR.
+set -uo pipefail
+OUT=${1:?usage: benchmark_suite.sh OUT_DIR [ITERS]}
+ITERS=${2:-30}
+mkdir -p "$OUT"
+DATA=${DATA:-/tmp/vireid_bench_data}
+BENCH="python tools/analysis_tools/benchmark.py"
+FAST="--amp --channels-last"
+NGPU=$(python -c 'import torch; print(torch.cuda.device_count())')
+
+# the synthetic SYSU tree at the papers' image size, for the disk data path
+python tools/dataset_converters/make_synthetic.py "$DATA" --num-ids 200 --img-size 288 144 \
+    --no-progress > "$OUT/make_synthetic.log" 2>&1 &
+GEN=$!
+
+run() {  # run NAME ARGS...: one benchmark, its log and JSON under OUT
+    local name=$1; shift
+    CUDA_VISIBLE_DEVICES=0 $BENCH "$@" --iters "$ITERS" --out "$OUT/$name.json" \
+        > "$OUT/$name.log" 2>&1 || echo "FAILED $name" >> "$OUT/failed.txt"
+    grep -A4 '^device:' "$OUT/$name.log" | sed "s/^/[$name] /"
+}
+
+run agw_fp32 configs/agw/agw_r50_sysu.py
+run agw_bf16_cl configs/agw/agw_r50_sysu.py $FAST --no-yardstick
+run agw_bf16_cl_compile configs/agw/agw_r50_sysu.py $FAST --compile --no-yardstick
+run mclnet_bf16_cl configs/mclnet/mclnet_r50_sysu.py $FAST --no-yardstick
+run fmcnet_bf16_cl configs/fmcnet/fmcnet_r50_sysu.py $FAST --no-yardstick
+run fmcnet_fp32 configs/fmcnet/fmcnet_r50_sysu.py --no-yardstick
+run agw_test_bf16 configs/agw/agw_r50_sysu.py --task test $FAST --test-batch-size 512
+
+wait $GEN
+ROOT="$DATA/SYSU-MM01"
+DISK_OPTS="train_dataloader.dataset.data_root=$ROOT train_dataloader.num_workers=14"
+run agw_bf16_cl_disk configs/agw/agw_r50_sysu.py $FAST --data disk --no-yardstick \
+    --warmup 20 --cfg-options $DISK_OPTS
+
+if [ "$NGPU" -ge 2 ]; then
+    # iterations/s of real training through the Runner on 1 and 2 GPUs (64 images per GPU)
+    TRAIN_OPTS="model.backbone.init_cfg=None model.data_preprocessor.channels_last=True
+        train_dataloader.dataset.data_root=$ROOT val_dataloader.dataset.data_root=$ROOT
+        train_dataloader.num_workers=7 train_cfg.max_epochs=3 default_hooks.logger.interval=10
+        default_hooks.checkpoint.interval=100"
+    CUDA_VISIBLE_DEVICES=0 python tools/train.py configs/agw/agw_r50_sysu.py --amp \
+        --work-dir "$OUT/ddp1" --no-validate --cfg-options $TRAIN_OPTS > "$OUT/ddp1.log" 2>&1
+    PORT=29610 bash tools/dist_train.sh configs/agw/agw_r50_sysu.py 2 --amp \
+        --work-dir "$OUT/ddp2" --no-validate --cfg-options $TRAIN_OPTS > "$OUT/ddp2.log" 2>&1
+    for n in 1 2; do
+        echo "[ddp$n] $(grep -h '(train)' "$OUT"/ddp$n/*/*.log | tail -4 | grep -o 'time: [0-9.]*' | tr '\n' ' ')"
+    done
+fi
