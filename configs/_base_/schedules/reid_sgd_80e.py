@@ -3,6 +3,8 @@
 # (epoch + 1) / 10 over epochs 0..9, then x0.1 at epoch 20 and x0.01 at 50.
 optim_wrapper = dict(
     type='OptimWrapper',
+    # one parameter group per distinct option set, not per parameter
+    constructor='GroupedOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}),
 )

@@ -220,3 +220,29 @@ def test_non_local_block_is_identity_at_init_and_attends_otherwise():
     torch.testing.assert_close(out.flatten(2)[0].t(), expected, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match='mode'):
         NonLocal2d(4, mode='gaussian')
+
+
+def test_dot_product_non_local_equals_the_position_by_position_sum():
+    torch.manual_seed(0)
+    block = NonLocal2d(4, inter_channels=1, mode='dot_product').eval()
+    with torch.no_grad():
+        block.W[1].weight.fill_(1.)
+    x = torch.randn(2, 4, 3, 2)
+
+    def conv(layer, v):
+        return layer.weight[:, :, 0, 0] @ v + layer.bias
+
+    bn = block.W[1]
+    for b in range(2):
+        positions = x[b].flatten(1).t()  # 6 positions x 4 channels
+        n = positions.size(0)
+        expected = torch.empty_like(positions)
+        for i in range(n):
+            # f(x_i, x_j) = theta_i . phi_j / N, summed against g_j
+            y = sum(conv(block.theta, positions[i]) @ conv(block.phi, positions[j]) / n
+                    * conv(block.g, positions[j]) for j in range(n))
+            expected[i] = (conv(block.W[0], y) - bn.running_mean) / torch.sqrt(
+                bn.running_var + bn.eps) * bn.weight + bn.bias + positions[i]
+        with torch.no_grad():
+            out = block(x[b:b + 1])
+        torch.testing.assert_close(out[0].flatten(1).t(), expected, atol=1e-5, rtol=1e-5)

@@ -1,4 +1,9 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .grouped_optim_wrapper_constructor import (GroupedOptimWrapperConstructor,
+                                                merge_param_groups)
 from .multi_optim_wrapper_constructor import MultiOptimWrapperConstructor
 
-__all__ = ['AutocastOptimWrapper', 'MultiOptimWrapperConstructor']
+__all__ = [
+    'AutocastOptimWrapper', 'GroupedOptimWrapperConstructor', 'MultiOptimWrapperConstructor',
+    'merge_param_groups'
+]

@@ -7,6 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
 from vireid.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from .grouped_optim_wrapper_constructor import merge_param_groups
 
 
 def _owner(name: str, prefixes: Dict[str, Sequence[str]]) -> Optional[str]:
@@ -17,7 +18,8 @@ def _owner(name: str, prefixes: Dict[str, Sequence[str]]) -> Optional[str]:
 
 
 class _SubsetConstructor(DefaultOptimWrapperConstructor):
-    """The default constructor (paramwise options included), restricted to some parameters."""
+    """The default constructor (paramwise options included), restricted to some
+    parameters, with parameter groups merged by option."""
 
     def __init__(self, optim_wrapper_cfg, paramwise_cfg, keep_ids):
         super().__init__(optim_wrapper_cfg, paramwise_cfg or {})
@@ -27,7 +29,8 @@ class _SubsetConstructor(DefaultOptimWrapperConstructor):
         groups: List[dict] = []
         # add_params walks the whole model so that custom_keys match full names
         self.add_params(groups, model)
-        groups = [g for g in groups if id(g['params'][0]) in self.keep_ids]
+        groups = merge_param_groups(
+            [g for g in groups if id(g['params'][0]) in self.keep_ids])
         optimizer_cfg = self.optimizer_cfg.copy()
         optimizer_cfg['params'] = groups
         from mmengine.registry import OPTIM_WRAPPERS, OPTIMIZERS
@@ -89,6 +92,9 @@ class MultiOptimWrapperConstructor:
         for key, cfg in self.cfgs.items():
             cfg = dict(cfg)
             cfg.pop('modules', None)
+            # a key copied from a single-optimizer base may name its own
+            # constructor: grouping by option is built in here
+            cfg.pop('constructor', None)
             paramwise_cfg = cfg.pop('paramwise_cfg', None)
             wrappers[key] = _SubsetConstructor(cfg, paramwise_cfg, members[key])(model)
         return OptimWrapperDict(**wrappers)
