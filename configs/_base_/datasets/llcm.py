@@ -1,62 +1,11 @@
 # LLCM: train from idx/train_{vis,nir}.txt; test split = every test_vis and
 # test_nir image of idx/test_id.txt; the metric reports both directions with
-# galleries drawn per trial. To change the image size, a model config
-# redefines the pipelines and sets them in the dataloaders'
-# ``dataset.pipeline``.
+# galleries drawn per trial.
+_base_ = ['./vireid_288x144.py']
+
 dataset_type = 'LLCMDataset'
 data_root = 'data/llcm/'
 
-img_h, img_w = 288, 144
-num_ids, num_instances = 8, 4  # P identities x K images per modality
-# Normalisation runs in the model's data preprocessor, so the erased area is
-# filled with the dataset mean in the BGR order of the decoded image (0 after
-# normalisation).
-bgr_mean = (103.53, 116.28, 123.675)
-
-train_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='RandomCrop', crop_size=(img_h, img_w), padding=10),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=bgr_mean),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='PackReIDInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=num_ids * 2 * num_instances,
-    num_workers=4,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(
-        type='CrossModalityIdentitySampler',
-        num_ids=num_ids,
-        num_instances=num_instances),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline))
-
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    pin_memory=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader
-
-# the protocol ('llcm') comes from the dataset's metainfo
-val_evaluator = dict(type='VIReIDMetric')
-test_evaluator = val_evaluator

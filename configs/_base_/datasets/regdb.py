@@ -1,65 +1,14 @@
 # RegDB, one trial (1..10; each trial is a separate split and model): train
 # and test from idx/{train,test}_{visible,thermal}_{trial}.txt; the metric
-# reports visible-to-thermal and thermal-to-visible. To change the image
-# size, a model config redefines the pipelines and sets them in the
-# dataloaders' ``dataset.pipeline``.
+# reports visible-to-thermal and thermal-to-visible.
+_base_ = ['./vireid_288x144.py']
+
 dataset_type = 'RegDBDataset'
 data_root = 'data/regdb/'
 trial = 1
 
-img_h, img_w = 288, 144
-num_ids, num_instances = 8, 4  # P identities x K images per modality
-# Normalisation runs in the model's data preprocessor, so the erased area is
-# filled with the dataset mean in the BGR order of the decoded image (0 after
-# normalisation).
-bgr_mean = (103.53, 116.28, 123.675)
-
-train_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='RandomCrop', crop_size=(img_h, img_w), padding=10),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=bgr_mean),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='PackReIDInputs'),
-]
-
 train_dataloader = dict(
-    batch_size=num_ids * 2 * num_instances,
-    num_workers=4,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(
-        type='CrossModalityIdentitySampler',
-        num_ids=num_ids,
-        num_instances=num_instances),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        trial=trial,
-        pipeline=train_pipeline))
-
+    dataset=dict(type=dataset_type, data_root=data_root, trial=trial))
 val_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    pin_memory=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        trial=trial,
-        pipeline=test_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, trial=trial))
 test_dataloader = val_dataloader
-
-# the protocol ('regdb') comes from the dataset's metainfo
-val_evaluator = dict(type='VIReIDMetric')
-test_evaluator = val_evaluator
