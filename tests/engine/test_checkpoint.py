@@ -51,3 +51,17 @@ def test_truncated_checkpoint_names_file(tmp_path):
     path.write_bytes(data[:len(data) // 2])
     with pytest.raises(RuntimeError, match='cut.pth'):
         safe_load(str(path))
+
+
+def test_fresh_process_loads_a_training_checkpoint(tmp_path):
+    # HistoryBuffer registers its statistics methods only once a buffer
+    # exists: a process that loads before making any must still accept them
+    import subprocess
+    import sys
+    path = tmp_path / 'epoch_1.pth'
+    _mmengine_like_checkpoint(path)
+    code = ('from vireid.engine import safe_load; '
+            f'print(safe_load({str(path)!r})["message_hub"]["log_scalars"]["train/loss"].mean())')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith('0.5')

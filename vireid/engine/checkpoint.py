@@ -25,8 +25,13 @@ from mmengine.runner import CheckpointLoader
 _TRUSTED = False
 
 
+# HistoryBuffer pickles its statistics methods as getattr(HistoryBuffer, name);
+# its own registry of them fills only once a buffer exists, so name them here
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'mean', 'current')
+
+
 def _history_buffer_getattr(obj, name):
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'refusing getattr({obj!r}, {name!r}) in a weights-only load')
