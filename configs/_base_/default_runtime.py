@@ -10,6 +10,15 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 
+custom_hooks = [
+    # a NaN/inf loss skips its step; 10 in a row means divergence: stop
+    dict(type='NonFiniteLossHook', action='skip', max_skips=10),
+    # discriminator / modality classifier accuracy pinned at 0 or 100 %
+    dict(type='CollapseWatchHook', patience=500),
+    # per-epoch random streams: a resumed run repeats an uninterrupted one
+    dict(type='EpochSeedHook'),
+]
+
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 from vireid.models.utils import follow_preprocessor_memory_format, unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
+from .loss_guard import guarded_update
 
 
 @MODELS.register_module()
@@ -63,6 +64,15 @@ class AGW(BaseModel):
         if mode == 'tensor':
             return unwrap(self.head).predict(self.extract_feat(inputs, data_samples))
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """``BaseModel.train_step`` with the update skipped on a non-finite loss."""
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        total, log_vars = self.parse_losses(losses)
+        guarded_update(optim_wrapper, total, log_vars)
+        return log_vars
 
     def extract_feat(self, inputs: torch.Tensor,
                      data_samples: List[ReIDDataSample]) -> torch.Tensor:

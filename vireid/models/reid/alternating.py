@@ -7,6 +7,7 @@ from mmengine.optim import OptimWrapperDict
 from torch.func import functional_call
 
 from vireid.models.utils import unwrap
+from .loss_guard import guarded_update
 
 
 def frozen_call(module: torch.nn.Module, *args, **kwargs):
@@ -62,12 +63,12 @@ class AlternatingReIDModel(BaseModel):
         with adversary.optim_context(self):
             adversary_losses = self.adversary_loss(detached, data_samples)
         adversary_total, adversary_log = self.parse_losses(adversary_losses)
-        adversary.update_params(adversary_total)
+        guarded_update(adversary, adversary_total, adversary_log, self.adversary_key)
 
         with main.optim_context(self):
             main_losses = self.main_loss(features, data_samples)
         main_total, log_vars = self.parse_losses(main_losses)
-        main.update_params(main_total)
+        guarded_update(main, main_total, log_vars, self.main_key)
 
         # parse_losses names both totals 'loss': keep both in the log
         adversary_log['loss_adversary'] = adversary_log.pop('loss')

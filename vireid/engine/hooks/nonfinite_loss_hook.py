@@ -1,0 +1,77 @@
+"""Say when a step was skipped for a non-finite loss, and stop when it keeps happening."""
+from typing import Optional
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO
+from vireid.registry import HOOKS
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Act on the steps that the models skipped for a non-finite loss.
+
+    The models (``AGW``, ``AlternatingReIDModel`` and their subclasses) skip
+    the optimizer step whose total loss is NaN or inf and record the terms at
+    fault; this hook logs ``iteration N: non-finite loss_xxx in the main
+    step, step skipped`` and decides whether training goes on.
+
+    Args:
+        action (str): ``'skip'``: log and go on; ``'stop'``: raise at the
+            first non-finite loss.
+        max_skips (int, optional): with ``'skip'``, raise after this many
+            consecutive iterations with a skipped step (a loss that stays
+            NaN means the run has diverged). ``None``: never.
+    """
+
+    priority = 'ABOVE_NORMAL'  # before the logger and the checkpoint hooks
+
+    def __init__(self, action: str = 'skip', max_skips: Optional[int] = 10) -> None:
+        if action not in ('skip', 'stop'):
+            raise ValueError(f"NonFiniteLossHook: action must be 'skip' or 'stop', got {action!r}")
+        if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
+                                      or max_skips < 1):
+            raise ValueError(f'NonFiniteLossHook: max_skips must be a positive int or None, '
+                             f'got {max_skips!r}')
+        self.action = action
+        self.max_skips = max_skips
+        self.consecutive = 0
+
+    def before_train(self, runner) -> None:
+        # a record left in a resumed message hub belongs to the old run
+        runner.message_hub.pop_info(NONFINITE_LOSS_INFO, None)
+        self.consecutive = 0
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        events = runner.message_hub.pop_info(NONFINITE_LOSS_INFO, None)
+        if not events:
+            self.consecutive = 0
+            return
+        self.consecutive += 1
+        faults = '; '.join(
+            f"{', '.join(e['terms']) or 'loss (on another rank)'} in the {e['step']} step"
+            for e in events)
+        # 1-based, as in MMEngine's log lines
+        message = f'iteration {runner.iter + 1}: non-finite {faults}'
+        bad_buffer = self._nonfinite_buffer(runner.model)
+        if bad_buffer is not None:
+            raise RuntimeError(
+                f'{message}; the forward pass also made the buffer {bad_buffer} non-finite '
+                '(BatchNorm running statistics never recover): resume from the last checkpoint')
+        if self.action == 'stop':
+            raise RuntimeError(f"{message}; training stopped (NonFiniteLossHook action='stop')")
+        if self.max_skips is not None and self.consecutive >= self.max_skips:
+            raise RuntimeError(f'{message}; {self.consecutive} consecutive iterations skipped '
+                               f'(max_skips={self.max_skips}): the run has diverged')
+        runner.logger.warning(f'{message}, step skipped')
+
+    @staticmethod
+    def _nonfinite_buffer(model) -> Optional[str]:
+        """The first floating buffer holding NaN or inf (checked only after a skip)."""
+        model = model.module if is_model_wrapper(model) else model
+        for name, buffer in model.named_buffers():
+            if buffer.is_floating_point() and not bool(torch.isfinite(buffer).all()):
+                return name
+        return None
