@@ -54,9 +54,13 @@ def safe_load(filename, map_location=None):
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        lines = str(err).splitlines()
+        # torch's message ends with a docs pointer; the line naming the type is inside
+        reason = next((line for line in lines if 'Unsupported global' in line
+                       or 'refusing' in line), lines[-1])
         raise pickle.UnpicklingError(
             f'{filename}: refused to load objects other than weights and training '
-            f'state ({str(err).splitlines()[-1][:300]}). If you trust this file, '
+            f'state ({reason.strip()[:300]}). If you trust this file, '
             f'load it with --trust-checkpoint.') from err
     except (RuntimeError, EOFError, zipfile.BadZipFile) as err:
         raise RuntimeError(f'{filename}: not a readable checkpoint (truncated or '

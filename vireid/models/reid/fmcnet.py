@@ -16,6 +16,7 @@ from vireid.models.losses.fmcnet_losses import (discriminator_accuracy, discrimi
                                                 identity_consistency_loss,
                                                 per_modality_cross_entropy)
 from .alternating import AlternatingReIDModel, frozen_call
+from .loss_guard import guarded_update
 
 # terms weighted by ``loss_weights`` (those of L_MD and L_MC are weighted in
 # their own loss modules, which carry the paper's lambda1, lambda2)
@@ -286,7 +287,7 @@ class FMCNet(AlternatingReIDModel):
             features = self.forward_train(data['inputs'], data['data_samples'])
             losses = self.main_loss(features, data['data_samples'])
         total, log_vars = self.parse_losses(losses)
-        main.update_params(total)
+        guarded_update(main, total, log_vars)
         return log_vars
 
     def forward(self, inputs: torch.Tensor,

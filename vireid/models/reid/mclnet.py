@@ -4,7 +4,6 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 
 from vireid.models.losses.mclnet_losses import modality_accuracy
@@ -33,7 +32,7 @@ class MCLNet(AlternatingReIDModel, AGW):
 
     ``f`` is the pooled feature (before the BNNeck). With the MCM off
     (``modality_classifier=None``) the model trains in one ordinary step
-    (``BaseModel.train_step``, one optimizer) on ``L_b + lambda (L_ica + L_cca)``.
+    (AGW's guarded ``train_step``, one optimizer) on ``L_b + lambda (L_ica + L_cca)``.
 
     Args:
         backbone, neck, head, data_preprocessor, flip_test: as :class:`AGW`.
@@ -121,7 +120,7 @@ class MCLNet(AlternatingReIDModel, AGW):
                 raise ValueError('MCLNet without modality_classifier trains with one '
                                  'ordinary optim_wrapper, got an OptimWrapperDict with '
                                  f'keys {list(optim_wrapper.keys())}')
-            return BaseModel.train_step(self, data, optim_wrapper)
+            return AGW.train_step(self, data, optim_wrapper)
         if not isinstance(optim_wrapper, OptimWrapperDict):
             raise ValueError('MCLNet with a modality_classifier needs optim_wrapper = '
                              "dict(constructor='MultiOptimWrapperConstructor', main=..., "
