@@ -26,6 +26,9 @@ def parse_args():
                         help='evaluate the freshly built model (no checkpoint)')
     parser.add_argument('--work-dir', help='the directory to save logs')
     parser.add_argument('--out', help='write the metrics to this .json or .csv file')
+    parser.add_argument('--dump', metavar='RESULTS.npz',
+                        help='write every test feature and label to this .npz file for '
+                        'tools/analysis_tools (ranked lists, t-SNE, CMC curves)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow a checkpoint that holds more than weights (unpickles '
                         'arbitrary objects: only for files you trust)')
@@ -40,11 +43,27 @@ def parse_args():
     if args.checkpoint and args.checkpoint_pos and args.checkpoint != args.checkpoint_pos:
         parser.error('two different checkpoints given')
     args.checkpoint = args.checkpoint or args.checkpoint_pos
+    if args.dump and osp.splitext(args.dump)[1].lower() != '.npz':
+        parser.error(f'--dump {args.dump}: the file must end in .npz (plain arrays, no pickle)')
     if not args.checkpoint and not args.untrained:
         parser.error('give a CHECKPOINT, or --untrained to evaluate without weights')
     if args.checkpoint and not osp.isfile(args.checkpoint):
         parser.error(f'checkpoint not found: {args.checkpoint}')
     return args
+
+
+def request_dump(cfg, path):
+    """Have the test evaluator's VIReIDMetric write its cached features to ``path``."""
+    evaluator = cfg.get('test_evaluator')
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    def name(metric):
+        kind = metric.get('type', '')
+        return getattr(kind, '__name__', str(kind)).split('.')[-1]
+
+    metrics = [m for m in metrics if isinstance(m, dict) and name(m) == 'VIReIDMetric']
+    if not metrics:
+        raise ValueError(f'--dump needs a VIReIDMetric in test_evaluator, got {evaluator}')
+    metrics[0]['dump_path'] = path
 
 
 def main():
@@ -56,6 +75,8 @@ def main():
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from, cfg.resume = None, False
     set_trust_checkpoints(args.trust_checkpoint)
+    if args.dump:
+        request_dump(cfg, args.dump)
 
     runner = Runner.from_cfg(cfg)
     if args.checkpoint:
@@ -70,6 +91,8 @@ def main():
         if args.out:
             dump_results(metrics, args.out)
             print(f'metrics written to {args.out}')
+        if args.dump:
+            print(f'features and labels written to {args.dump}')
 
 
 if __name__ == '__main__':

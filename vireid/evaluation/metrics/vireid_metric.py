@@ -1,5 +1,5 @@
 """Every published VI-ReID protocol from one embedding pass of the test set."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -9,8 +9,11 @@ from mmengine.structures import BaseDataElement
 
 from vireid.registry import METRICS
 from vireid.structures import INFRARED, VISIBLE
-from ..functional import (eval_llcm, eval_regdb, eval_sysu, load_sysu_perm,
-                          reference_gallery_trial, sysu_gallery_trial)
+from ..functional import (eval_llcm, eval_regdb, eval_sysu,
+                          k_reciprocal_rerank, load_sysu_perm,
+                          query_expansion, reference_gallery_trial,
+                          sysu_gallery_trial)
+from ..results_dump import dump_reid_results
 
 SYSU_MODES = ('all-single', 'all-multi', 'indoor-single', 'indoor-multi')
 PROTOCOL_MODES = {
@@ -22,6 +25,25 @@ PROTOCOL_MODES = {
 # as the top-level keys ``R1`` / ``mAP`` (what ``save_best`` watches).
 HEADLINE_MODE = {'sysu': 'all-single', 'regdb': 'vis2ir', 'llcm': 'ir2vis'}
 DISTANCES = ('cosine', 'euclidean')
+RERANK_DEFAULTS = dict(k1=20, k2=6, lambda_value=0.3)
+QUERY_EXPANSION_DEFAULTS = dict(k=5)
+
+
+def _options(value: Union[bool, dict, None], defaults: dict,
+             name: str) -> Optional[dict]:
+    """``False``/``None`` -> off; ``True`` -> the defaults; a dict overrides them."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return dict(defaults)
+    if not isinstance(value, dict):
+        raise ValueError(f'{name} must be a bool or a dict of '
+                         f'{sorted(defaults)}, got {value!r}')
+    unknown = sorted(set(value) - set(defaults))
+    if unknown:
+        raise ValueError(f'{name}: unknown keys {unknown}; known: '
+                         f'{sorted(defaults)}')
+    return {**defaults, **value}
 
 
 def _mode_parts(mode: str) -> Tuple[str, str]:
@@ -69,6 +91,20 @@ class VIReIDMetric(BaseMetric):
             ``'euclidean'``. Features are L2-normalised here either way.
         device (str, optional): where distances and sorting run; ``None``
             = ``'cuda'`` when available, else ``'cpu'``.
+        rerank (bool | dict): also report k-reciprocal re-ranking
+            (:func:`k_reciprocal_rerank`; ``True`` = k1 20, k2 6, lambda
+            0.3, or a dict of those keys) under the modes
+            ``<mode>+rerank``. Each trial is re-ranked with its own gallery
+            and all queries (on the CPU).
+        query_expansion (bool | dict): also report average query
+            expansion (:func:`query_expansion`; ``True`` = top-5, or
+            ``dict(k=...)``) under ``<mode>+qe``, the trial's gallery
+            being the expansion set. With both: ``<mode>+qe+rerank`` too.
+            The plain numbers (and the top-level ``R1`` / ``mAP``) never
+            change.
+        dump_path (str, optional): also write the cached features and
+            labels there (``.npz``, see
+            :mod:`vireid.evaluation.results_dump`) for the analysis tools.
         collect_device, prefix, collect_dir: see
             :class:`mmengine.evaluator.BaseMetric`.
     """
@@ -86,6 +122,9 @@ class VIReIDMetric(BaseMetric):
                  ranks: Sequence[int] = (1, 5, 10, 20),
                  distance: str = 'cosine',
                  device: Optional[str] = None,
+                 rerank: Union[bool, dict] = False,
+                 query_expansion: Union[bool, dict] = False,
+                 dump_path: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -123,6 +162,11 @@ class VIReIDMetric(BaseMetric):
         self.ranks = tuple(int(r) for r in ranks)
         self.distance = distance
         self.device = device
+        self.rerank = _options(rerank, RERANK_DEFAULTS, 'rerank')
+        self.query_expansion = _options(query_expansion,
+                                        QUERY_EXPANSION_DEFAULTS,
+                                        'query_expansion')
+        self.dump_path = dump_path
 
     # ------------------------------------------------------------ process
     def process(self, data_batch, data_samples: Sequence) -> None:
@@ -196,7 +240,61 @@ class VIReIDMetric(BaseMetric):
             per_mode = self._cross(data, modes, sampled=False)
         else:
             per_mode = self._cross(data, modes, sampled=True)
-        return self._summarise(protocol, modes, per_mode)
+        if self.dump_path:
+            dump_reid_results(self.dump_path, results, protocol, self.distance,
+                              self.sampling, self.perm_file,
+                              (self.num_shots['single'],
+                               self.num_shots['multi']), self.num_trials)
+        reported = tuple(mode + suffix for mode in modes
+                         for suffix, _, _ in self._variants())
+        return self._summarise(protocol, reported, per_mode)
+
+    def _variants(self) -> List[Tuple[str, bool, bool]]:
+        """``(mode suffix, expand queries, re-rank)`` of every reported ranking."""
+        variants = [('', False, False)]
+        if self.query_expansion:
+            variants.append(('+qe', True, False))
+        if self.rerank:
+            variants.append(('+rerank', False, True))
+        if self.query_expansion and self.rerank:
+            variants.append(('+qe+rerank', True, True))
+        return variants
+
+    def _post_processed(self, q_feat: torch.Tensor, g_feat: torch.Tensor,
+                        expand: bool, rerank: bool,
+                        q_q: Optional[torch.Tensor]) -> torch.Tensor:
+        """Query x gallery distances after query expansion and / or re-ranking."""
+        if expand:
+            q_feat = query_expansion(q_feat, g_feat,
+                                     **self.query_expansion).to(g_feat.device)
+        dist = self._distance(q_feat, g_feat)
+        if not rerank:
+            return dist
+        if expand or q_q is None:
+            q_q = self._distance(q_feat, q_feat)
+        # 1 - q.g can come out a hair below zero in float32
+        reranked = k_reciprocal_rerank(
+            dist.clamp(min=0).cpu(), q_q.clamp(min=0).cpu(),
+            self._distance(g_feat, g_feat).clamp(min=0).cpu(), **self.rerank)
+        return torch.as_tensor(reranked)
+
+    def _trial(self, eval_fn, per_mode: Dict[str, list], mode: str, query,
+               gallery, dist: torch.Tensor, picked, q_q=None,
+               with_cams: bool = True) -> None:
+        """Score one trial (gallery columns ``picked``) in every variant."""
+        q_feat, q_pids, q_cams, _ = query
+        g_feat, g_pids, g_cams, _ = gallery
+        cams = (q_cams, g_cams[picked]) if with_cams else ()
+        columns = torch.as_tensor(picked, device=dist.device)
+        for suffix, expand, rerank in self._variants():
+            if not (expand or rerank):
+                sub = dist.index_select(1, columns)
+            else:
+                sub = self._post_processed(q_feat,
+                                           g_feat.index_select(0, columns),
+                                           expand, rerank, q_q)
+            per_mode.setdefault(mode + suffix, []).append(
+                eval_fn(sub, q_pids, g_pids[picked], *cams, self.max_rank))
 
     def _split(self, data, modality: int):
         features, labels, paths = data
@@ -210,23 +308,22 @@ class VIReIDMetric(BaseMetric):
                 [paths[i] for i in index])
 
     def _sysu(self, data, modes) -> Dict[str, list]:
-        q_feat, q_pids, q_cams, _ = self._split(data, INFRARED)
-        g_feat, g_pids, g_cams, g_paths = self._split(data, VISIBLE)
-        dist = self._distance(q_feat, g_feat)
+        query = self._split(data, INFRARED)
+        gallery = self._split(data, VISIBLE)
+        _, g_pids, g_cams, g_paths = gallery
+        dist = self._distance(query[0], gallery[0])
+        q_q = self._distance(query[0], query[0]) if self.rerank else None
         perm = (load_sysu_perm(self.perm_file)
                 if self.sampling == 'official' else None)
         per_mode = {}
         for mode in modes:
             search, shots = _mode_parts(mode)
-            trials = []
             for trial in range(self.num_trials):
                 picked = sysu_gallery_trial(
                     g_paths, g_pids, g_cams, trial, search_mode=search,
                     num_shots=self.num_shots[shots], perm=perm)
-                trials.append(self._score(
-                    eval_sysu, dist, picked, q_pids, g_pids, q_cams,
-                    g_cams))
-            per_mode[mode] = trials
+                self._trial(eval_sysu, per_mode, mode, query, gallery, dist,
+                            picked, q_q)
         return per_mode
 
     def _cross(self, data, modes, sampled: bool) -> Dict[str, list]:
@@ -239,31 +336,20 @@ class VIReIDMetric(BaseMetric):
                 query, gallery, dist = vis, ir, vis_to_ir
             else:
                 query, gallery, dist = ir, vis, vis_to_ir.T
-            _, q_pids, q_cams, _ = query
+            q_q = (self._distance(query[0], query[0])
+                   if self.rerank else None)
             _, g_pids, g_cams, g_paths = gallery
             if not sampled:
-                picked = np.arange(len(g_pids))
-                per_mode[mode] = [self._score(
-                    eval_regdb, dist, picked, q_pids, g_pids)]
+                self._trial(eval_regdb, per_mode, mode, query, gallery, dist,
+                            np.arange(len(g_pids)), q_q, with_cams=False)
                 continue
             cameras = sorted(set(g_cams.tolist()))
-            per_mode[mode] = [
-                self._score(eval_llcm, dist,
-                            reference_gallery_trial(g_paths, g_pids, g_cams,
-                                                    trial, cameras),
-                            q_pids, g_pids, q_cams, g_cams)
-                for trial in range(self.num_trials)
-            ]
+            for trial in range(self.num_trials):
+                picked = reference_gallery_trial(g_paths, g_pids, g_cams,
+                                                 trial, cameras)
+                self._trial(eval_llcm, per_mode, mode, query, gallery, dist,
+                            picked, q_q)
         return per_mode
-
-    def _score(self, eval_fn, dist, picked, q_pids, g_pids, q_cams=None,
-               g_cams=None) -> Tuple[np.ndarray, float, float]:
-        columns = torch.as_tensor(picked, device=dist.device)
-        sub = dist.index_select(1, columns)
-        if q_cams is None:
-            return eval_fn(sub, q_pids, g_pids[picked], self.max_rank)
-        return eval_fn(sub, q_pids, g_pids[picked], q_cams, g_cams[picked],
-                       self.max_rank)
 
     def _summarise(self, protocol, modes, per_mode) -> Dict[str, float]:
         metrics = {}
