@@ -34,6 +34,9 @@ def tiny_cfg(synthetic_root, tmp_path):
                 sampler=dict(num_ids=2, num_instances=2),
                 dataset=dict(data_root=str(synthetic_root / 'SYSU-MM01'))),
             work_dir=str(tmp_path / 'work'),
+            # MMEngine names its logger after the experiment (default: config
+            # name + timestamp); two runners in one second would share one log file
+            experiment_name=f'{model}_{tmp_path.name}',
             default_hooks=dict(logger=dict(interval=1), checkpoint=dict(interval=1000)),
             env_cfg=dict(dist_cfg=dict(backend='gloo')),
             randomness=dict(seed=0)))
