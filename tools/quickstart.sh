@@ -7,11 +7,32 @@ cd "$(dirname "$0")/.."
 DATA=${DATA:-data/synthetic}
 WORK=${WORK:-work_dirs/quickstart}
 CONFIG=configs/agw/agw_r18_synthetic.py
+# The config's head has one class per train+val identity: 150 ids split
+# 105 train + 15 val (120 classes) + 30 test ids. Change both together.
+NUM_IDS=150
+SEED=0
 
-if [ ! -d "$DATA/SYSU-MM01" ]; then
-    python tools/dataset_converters/make_synthetic.py "$DATA" --seed 0
+# Reuse a tree only if it was generated with these settings: a tree of
+# another size would train silently with the wrong number of classes.
+if ! python - "$DATA/SYSU-MM01/.vireid_synthetic.json" "$NUM_IDS" "$SEED" <<'EOF'
+import json, sys
+path, num_ids, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+try:
+    meta = json.load(open(path))
+except (OSError, ValueError):
+    sys.exit(1)
+sys.exit(0 if (meta.get('num_ids'), meta.get('seed')) == (num_ids, seed) else 1)
+EOF
+then
+    python tools/dataset_converters/make_synthetic.py "$DATA" --num-ids "$NUM_IDS" --seed "$SEED" \
+        --no-progress
 fi
-python tools/train.py "$CONFIG" --work-dir "$WORK"
-python tools/test.py "$CONFIG" --untrained --work-dir "$WORK/untrained" --out "$WORK/untrained.json"
+ROOT="$DATA/SYSU-MM01"
+OPTS="train_dataloader.dataset.data_root=$ROOT val_dataloader.dataset.data_root=$ROOT
+      test_dataloader.dataset.data_root=$ROOT"
+python tools/train.py "$CONFIG" --work-dir "$WORK" --cfg-options $OPTS
+python tools/test.py "$CONFIG" --untrained --work-dir "$WORK/untrained" \
+    --out "$WORK/untrained.json" --cfg-options $OPTS
 python tools/test.py "$CONFIG" "$(cat "$WORK/last_checkpoint")" --work-dir "$WORK/trained" \
-    --out "$WORK/trained.json"
+    --out "$WORK/trained.json" --cfg-options $OPTS
+echo "quickstart finished in $((SECONDS / 60)) min $((SECONDS % 60)) s"

@@ -44,10 +44,10 @@ test_dataloader = val_dataloader
 # From scratch the backbone learns at the full rate (no x0.1).
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=1.0)}))
-max_epochs = 6
+max_epochs = 20
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[4], gamma=0.1),
+    dict(type='MultiStepLR', by_epoch=True, milestones=[14], gamma=0.1),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 default_hooks = dict(

@@ -34,12 +34,15 @@ class Material:
     coarse: float
 
 
+# Texture amplitudes large enough to survive the cameras' blur at 96x48: a
+# fabric must be recognisable in visible light too, or material would be an
+# infrared-only cue and cross-modality matching would lose it.
 MATERIALS = (
     Material('synthetic', 0.86, 0.0, 0.0),
-    Material('cotton', 0.70, 0.08, 0.0),
-    Material('denim', 0.56, 0.12, 0.08),
-    Material('wool', 0.42, 0.05, 0.2),
-    Material('leather', 0.26, 0.0, 0.04),
+    Material('cotton', 0.70, 0.12, 0.05),
+    Material('denim', 0.56, 0.18, 0.14),
+    Material('wool', 0.42, 0.08, 0.3),
+    Material('leather', 0.26, 0.0, 0.1),
 )
 
 
@@ -99,7 +102,7 @@ def _pattern(rng):
     kind = PATTERN_KINDS[rng.integers(len(PATTERN_KINDS))]
     return Pattern(
         kind=kind,
-        freq=float(rng.uniform(5.0, 14.0)),
+        freq=float(rng.uniform(4.0, 10.0)),  # finer prints alias away at ReID image sizes
         angle=float(rng.choice([0.0, np.pi / 2, np.pi / 4, -np.pi / 4]) + rng.normal(0, 0.08)),
         duty=float(rng.uniform(0.3, 0.55)),
         ir_contrast=float(rng.uniform(0.35, 0.65)))
@@ -113,16 +116,31 @@ def _colour(rng, sat=(0.15, 0.95), val=(0.15, 0.95)):
     return tuple(float(c) for c in rgb)
 
 
+def _print_colour(rng, base, min_contrast=0.3):
+    """A print colour whose brightness differs from ``base`` by at least
+    ``min_contrast``: a print that vanishes in grey (as one in the same
+    brightness would) leaves its geometry to the infrared image alone."""
+    ink = _colour(rng)
+    base_v, ink_v = max(base), max(ink)
+    if abs(ink_v - base_v) >= min_contrast:
+        return ink
+    # move the brightness away from the base's, towards the side with room
+    target = base_v - min_contrast if base_v >= 0.5 else base_v + min_contrast
+    scale = target / max(ink_v, 1e-3)
+    return tuple(float(min(1.0, c * scale)) if ink_v > 1e-3 else float(target) for c in ink)
+
+
 def sample_colours(rng):
     """Draw a full set of garment / body colours from ``rng``."""
     tone = rng.uniform(0.35, 0.95)
     skin = (tone, tone * rng.uniform(0.72, 0.85), tone * rng.uniform(0.55, 0.7))
     hair_v = rng.uniform(0.05, 0.6)
     hair = (hair_v, hair_v * 0.8, hair_v * 0.6)
+    upper, lower = _colour(rng), _colour(rng)
     return Colours(
         skin=tuple(float(c) for c in skin), hair=tuple(float(c) for c in hair),
-        upper=_colour(rng), upper_print=_colour(rng), lower=_colour(rng),
-        lower_print=_colour(rng), shoes=_colour(rng, (0.0, 0.5), (0.05, 0.9)),
+        upper=upper, upper_print=_print_colour(rng, upper), lower=lower,
+        lower_print=_print_colour(rng, lower), shoes=_colour(rng, (0.0, 0.5), (0.05, 0.9)),
         bag=_colour(rng, (0.1, 0.9), (0.1, 0.8)))
 
 
