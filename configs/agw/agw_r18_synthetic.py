@@ -3,14 +3,13 @@
 # (python -m vireid.datasets.synthetic ... -> data/synthetic/SYSU-MM01/) at
 # 128x64, a few epochs on two CPU cores.
 _base_ = [
-    '../_base_/models/agw_r50.py', '../_base_/datasets/synthetic_sysu.py',
+    '../_base_/models/agw_r50.py', '../_base_/datasets/synthetic_sysu_128x64.py',
     '../_base_/schedules/reid_sgd_80e.py', '../_base_/default_runtime.py'
 ]
 
 # make_synthetic's default 150 identities: SYSU split 105 train + 15 val
 # ids, trained on together.
 num_classes = 120
-img_h, img_w = 128, 64
 
 model = dict(
     backbone=dict(
@@ -22,24 +21,6 @@ model = dict(
         init_cfg=None),
     head=dict(in_channels=256, num_classes=num_classes))
 
-bgr_mean = (103.53, 116.28, 123.675)
-train_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='RandomCrop', crop_size=(img_h, img_w), padding=5),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=bgr_mean),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='PackReIDInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
 
 # From scratch the backbone learns at the full rate (no x0.1).
 optim_wrapper = dict(

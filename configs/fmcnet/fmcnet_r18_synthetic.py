@@ -3,7 +3,7 @@
 # (python -m vireid.datasets.synthetic ... -> data/synthetic/SYSU-MM01/) at
 # 128x64, a few epochs on two CPU cores.
 _base_ = [
-    '../_base_/models/fmcnet_r50.py', '../_base_/datasets/synthetic_sysu.py',
+    '../_base_/models/fmcnet_r50.py', '../_base_/datasets/synthetic_sysu_128x64.py',
     '../_base_/default_runtime.py'
 ]
 
@@ -11,7 +11,6 @@ _base_ = [
 # ids, trained on together.
 num_classes = 120
 feat_dim = 256  # ResNet-18 (BasicBlock) with base_channels 32: 32 x 8
-img_h, img_w = 128, 64
 
 model = dict(
     backbone=dict(depth=18, base_channels=32, init_cfg=None),
@@ -19,28 +18,10 @@ model = dict(
     feat_dim=feat_dim,
     generator=dict(hidden_channels=feat_dim))
 
-bgr_mean = (103.53, 116.28, 123.675)
-train_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='RandomCrop', crop_size=(img_h, img_w), padding=5),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=bgr_mean),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='PackReIDInputs'),
-]
 # 4 ids x 4 images per modality: half the paper's batch, for two CPU cores
 train_dataloader = dict(
     batch_size=32,
-    sampler=dict(num_ids=4, num_instances=4),
-    dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+    sampler=dict(num_ids=4, num_instances=4))
 
 # From scratch the backbone learns at the full rate (no x0.1).
 optim_wrapper = dict(

@@ -5,7 +5,7 @@
 # 30 epochs. rho scales with the embedding width (4500 for 2048-d -> 1125
 # for 512-d: squared distances of unit-variance embeddings grow with it).
 _base_ = [
-    '../_base_/models/mclnet_r50.py', '../_base_/datasets/synthetic_sysu.py',
+    '../_base_/models/mclnet_r50.py', '../_base_/datasets/synthetic_sysu_128x64.py',
     '../_base_/default_runtime.py'
 ]
 
@@ -19,28 +19,11 @@ model = dict(
     ica=dict(rho=rho),
     cca=dict(rho=rho))
 
-img_h, img_w = 128, 64
 num_ids, num_instances = 4, 4
-bgr_mean = (103.53, 116.28, 123.675)
-train_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='RandomCrop', crop_size=(img_h, img_w), padding=4),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=bgr_mean),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
-    dict(type='PackReIDInputs'),
-]
 train_dataloader = dict(
     batch_size=num_ids * 2 * num_instances,
-    sampler=dict(num_ids=num_ids, num_instances=num_instances),
-    dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=64, dataset=dict(pipeline=test_pipeline))
+    sampler=dict(num_ids=num_ids, num_instances=num_instances))
+val_dataloader = dict(batch_size=64)
 test_dataloader = val_dataloader
 
 train_cfg = dict(max_epochs=30, val_interval=10)
