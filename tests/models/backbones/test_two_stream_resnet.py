@@ -246,3 +246,35 @@ def test_dot_product_non_local_equals_the_position_by_position_sum():
         with torch.no_grad():
             out = block(x[b:b + 1])
         torch.testing.assert_close(out[0].flatten(1).t(), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('inter_channels', [1, 2])
+@pytest.mark.parametrize('mode', NonLocal2d.modes)
+def test_non_local_block_keeps_the_channels_last_layout(mode, inter_channels):
+    # AGW's one inner channel makes y and W's weights fit either layout; an
+    # NCHW output would push every later layer into layout conversions
+    torch.manual_seed(0)
+    block = NonLocal2d(8, inter_channels=inter_channels, mode=mode)
+    block = block.to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        block.W[1].weight.fill_(1.)
+    x = torch.randn(2, 8, 6, 4)
+    out = block(x.contiguous(memory_format=torch.channels_last))
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert not out.is_contiguous()
+    torch.testing.assert_close(out, block(x))
+    assert block(x).is_contiguous()
+
+
+def test_channels_last_resnet50_stays_channels_last_through_its_non_local_blocks():
+    backbone = TwoStreamResNet(
+        depth=50, base_channels=8, non_local=dict(layer2=(1, 2), layer3=(2, 3, 4)),
+        non_local_cfg=dict(mode='dot_product', inter_channels=1))
+    backbone = backbone.to(memory_format=torch.channels_last)
+    seen = []
+    for block in backbone.shared.layer4:
+        block.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    x = torch.randn(2, 3, 64, 32).contiguous(memory_format=torch.channels_last)
+    (out, ) = backbone(x, torch.tensor([VIS, IR]))
+    assert all(t.is_contiguous(memory_format=torch.channels_last) for t in seen)
+    assert out.is_contiguous(memory_format=torch.channels_last)

@@ -5,6 +5,13 @@ import torch
 import torch.nn as nn
 
 
+def memory_format_of(x: torch.Tensor) -> torch.memory_format:
+    """``torch.channels_last`` for a channels-last 4-D tensor, else contiguous."""
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 class NonLocal2d(nn.Module):
     """Non-local block ``z = BN(W y) + x`` with ``y_i = sum_j f(x_i, x_j) g(x_j)``.
 
@@ -62,4 +69,8 @@ class NonLocal2d(nn.Module):
             # memory traffic dominated the block
             y = theta_x @ (phi_x @ g_x / (h * w))             # B, N, C'
         y = y.transpose(1, 2).reshape(b, -1, h, w)
-        return self.W(y) + x
+        # With C' = 1 (AGW) y and W's weights fit either layout, so the
+        # convolution returns NCHW; left so, it would turn every later layer
+        # of a channels-last network into layout conversions
+        z = self.W[0](y).contiguous(memory_format=memory_format_of(x))
+        return self.W[1](z) + x
