@@ -4,6 +4,6 @@
 import mmpretrain.datasets.transforms  # noqa: F401
 
 from .formatting import PackReIDInputs
-from .loading import LoadReIDImageFromFile
+from .loading import LoadReIDImageFromFile, LoadReIDImageFromPack
 
-__all__ = ['LoadReIDImageFromFile', 'PackReIDInputs']
+__all__ = ['LoadReIDImageFromFile', 'LoadReIDImageFromPack', 'PackReIDInputs']

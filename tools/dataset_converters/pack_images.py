@@ -1,0 +1,67 @@
+"""Pack the train and test images of a config's dataset into one memory-mapped uint8 array.
+
+    python tools/dataset_converters/pack_images.py configs/agw/agw_r50_sysu_packed.py
+    python tools/dataset_converters/pack_images.py CONFIG --img-size 288 144 --workers 16
+
+Writes ``DATA_ROOT/packed_{H}x{W}.npy`` (and its ``.json`` index) unless
+``--out`` says otherwise: what ``LoadReIDImageFromPack`` in the ``*_packed``
+configs reads. Images are resized as the pipelines' ``Resize`` does.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+from vireid.datasets.packed_images import pack_images
+from vireid.registry import DATASETS
+from vireid.utils import register_all_modules
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='a config whose train_dataloader / test_dataloader '
+                        'datasets name the images')
+    parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
+                        help="default: the config's img_h, img_w")
+    parser.add_argument('--out', help='the .npy to write (default DATA_ROOT/packed_HxW.npy)')
+    parser.add_argument('--workers', type=int, default=min(16, os.cpu_count() or 1),
+                        help='decoding processes')
+    parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def dataset_images(cfg: Config):
+    """``(root, img_paths)`` of the config's train and test datasets (one root)."""
+    register_all_modules()
+    roots, paths = set(), []
+    for key in ('train_dataloader', 'test_dataloader'):
+        if key not in cfg:
+            continue
+        # without its pipeline, which may itself read the pack being written
+        dataset = DATASETS.build({**cfg[key]['dataset'], 'pipeline': []})
+        roots.add(dataset.data_root)
+        paths += [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+    if len(roots) != 1:
+        raise ValueError(f'the train and test datasets of the config have the roots '
+                         f'{sorted(roots)}; pack each dataset with its own config')
+    return roots.pop(), paths
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    height, width = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
+    root, paths = dataset_images(cfg)
+    out = args.out or osp.join(root, f'packed_{height}x{width}.npy')
+    print(f'packing {len(set(paths))} images of {root} at {height}x{width} into {out}')
+    pack_images(paths, root, out, (height, width), workers=args.workers,
+                progress=not args.no_progress)
+    print(f'wrote {out} ({osp.getsize(out) / 2**20:.0f} MiB)')
+
+
+if __name__ == '__main__':
+    main()
