@@ -27,6 +27,12 @@ class ReIDDataPreprocessor(ImgDataPreprocessor):
         channels_last: return the batch in ``torch.channels_last`` memory
             format (faster convolutions with bf16 on GPUs).
         non_blocking: asynchronous host-to-device copy.
+        batch_augments: training-only augmentations of the whole batch on
+            its device (``BatchRandomCrop``, ``BatchRandomFlip``,
+            ``BatchRandomErasing``), applied in order to the float images in
+            their decoded channel order and 0-255 range, before the channel
+            swap and normalisation: the pipelines' random transforms moved
+            off the dataloader workers (the ``*_packed`` configs).
 
     ``forward(data, training) -> dict(inputs=float [B, 3, H, W],
     data_samples=list[ReIDDataSample])``; ``data['inputs']`` may be a list
@@ -40,11 +46,16 @@ class ReIDDataPreprocessor(ImgDataPreprocessor):
                  std: Optional[Sequence[float]] = IMAGENET_STD,
                  bgr_to_rgb: bool = True,
                  channels_last: bool = False,
-                 non_blocking: bool = True):
+                 non_blocking: bool = True,
+                 batch_augments: Optional[Sequence[dict]] = None):
         super().__init__(
             mean=mean, std=std, bgr_to_rgb=bgr_to_rgb,
             non_blocking=non_blocking)
         self.channels_last = channels_last
+        self.batch_augments = [
+            MODELS.build(cfg) if isinstance(cfg, dict) else cfg
+            for cfg in (batch_augments or ())
+        ]
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
@@ -62,9 +73,12 @@ class ReIDDataPreprocessor(ImgDataPreprocessor):
                              f'[3, H, W]); got {tuple(inputs.shape)}')
         data = self.cast_data({**data, 'inputs': inputs})
         inputs = data['inputs']
+        inputs = inputs.float()
+        if training:
+            for augment in self.batch_augments:
+                inputs = augment(inputs)
         if self._channel_conversion:
             inputs = inputs.flip(1)
-        inputs = inputs.float()
         if self._enable_normalize:
             inputs = (inputs - self.mean) / self.std
         if self.channels_last:
