@@ -1,0 +1,10 @@
+# mclnet_r50_sysu.py reading the image pack, with its random transforms on the
+# GPU: the same training, without JPEG decoding in the loop.
+_base_ = [
+    '../_base_/models/mclnet_r50.py', '../_base_/datasets/sysu_mm01_packed.py',
+    '../_base_/default_runtime.py'
+]
+
+model = dict(
+    head=dict(num_classes=395), camera_ids=(1, 2, 3, 4, 5, 6),
+    data_preprocessor=dict(batch_augments={{_base_.batch_augments}}))

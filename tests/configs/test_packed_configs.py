@@ -1,0 +1,71 @@
+"""The *_packed configs: the same experiment as their plain config, fed from an image pack."""
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / 'tools' / 'dataset_converters'))
+import pack_images as pack_tool  # noqa: E402
+
+PAIRS = ['agw/agw_r50_sysu', 'mclnet/mclnet_r50_sysu', 'fmcnet/fmcnet_r50_sysu']
+
+
+@pytest.mark.parametrize('name', PAIRS)
+def test_packed_config_differs_from_its_plain_config_only_in_the_data_path(name):
+    plain = Config.fromfile(REPO / 'configs' / f'{name}.py').to_dict()
+    packed = Config.fromfile(REPO / 'configs' / f'{name}_packed.py').to_dict()
+    augments = packed['model']['data_preprocessor'].pop('batch_augments')
+    assert [a['type'] for a in augments] == [
+        'BatchRandomCrop', 'BatchRandomFlip', 'BatchRandomErasing']
+    # the pipeline transforms they replace, with the same settings
+    pipeline = {t['type']: t for t in plain['train_dataloader']['dataset']['pipeline']}
+    assert augments[0]['padding'] == pipeline['RandomCrop']['padding']
+    assert augments[1]['prob'] == pipeline['RandomFlip']['prob']
+    assert augments[2]['erase_prob'] == pipeline['RandomErasing']['erase_prob']
+    assert augments[2]['fill_color'] == pipeline['RandomErasing']['fill_color']
+    assert packed['model'] == plain['model']
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        a, b = dict(plain[key]), dict(packed[key])
+        for loader in (a, b):
+            loader['dataset'] = {k: v for k, v in loader['dataset'].items() if k != 'pipeline'}
+            for option in ('collate_fn', 'num_workers'):
+                loader.pop(option, None)
+        assert a == b, key
+    for key in set(plain) | set(packed):
+        if key not in ('model', 'train_dataloader', 'val_dataloader', 'test_dataloader',
+                       'packed_pipeline', 'batch_augments'):
+            assert plain.get(key) == packed.get(key), key
+
+
+@pytest.mark.slow
+def test_packed_agw_trains_and_tests_through_the_runner(synthetic_root, tmp_path):
+    root = Path(shutil.copytree(synthetic_root / 'SYSU-MM01', tmp_path / 'SYSU-MM01'))
+    config = REPO / 'configs' / 'agw' / 'agw_r50_sysu_packed.py'
+    roots = [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'test_dataloader')]
+    pack_tool.main([str(config), '--img-size', '32', '16', '--no-progress', '--cfg-options',
+                    *roots])
+    cfg = Config.fromfile(config)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.model.backbone.update(depth=18, base_channels=8, init_cfg=None,
+                              non_local=dict(layer2=(1, ), layer3=(1, )))
+    cfg.model.head.update(in_channels=64, num_classes=19)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].update(num_workers=0, persistent_workers=False)
+        cfg[key].dataset.data_root = str(root)
+        cfg[key].dataset.pipeline[0].update(pack_file='packed_32x16.npy', img_size=(32, 16))
+    cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    cfg.default_hooks.checkpoint.interval = 1
+    runner = Runner.from_cfg(cfg)
+    batch = next(iter(runner.train_dataloader))
+    assert batch['inputs'].shape == (64, 3, 32, 16)  # stacked by the workers' collate
+    assert batch['inputs'].dtype == torch.uint8
+    before = runner.model.backbone.infrared.conv1.weight.detach().clone()
+    runner.train()
+    assert not torch.allclose(before, runner.model.backbone.infrared.conv1.weight)
+    metrics = runner.test()
+    assert 0 <= metrics['mAP'] <= 100
