@@ -63,7 +63,7 @@ optim_wrapper = dict(
     main={{_base_.optim_wrapper}},
     adversary=dict(
         type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)),
+        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999), fused=True),
         modules=['discriminator_v2i', 'discriminator_i2v']))
 # the generators decay with 'main'; the discriminators decay at the same
 # epochs (no warm-up: they start from scratch and are cheap to fit)

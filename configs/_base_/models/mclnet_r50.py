@@ -60,7 +60,8 @@ optim_wrapper = dict(
     adversary=dict(
         type='OptimWrapper',
         optimizer=dict(
-            type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True),
+            type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True,
+            fused=True),
         modules=['modality_classifier']))
 # M keeps the warm-up and the steps of the main schedule (the authors' code
 # keeps M's lr at 0.1 throughout: set adversary=[] for that)
