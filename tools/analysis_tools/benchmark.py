@@ -1,7 +1,8 @@
 """Training / test throughput of a config, with FLOPs, MFU, peak memory and an in-run yardstick.
 
     python tools/analysis_tools/benchmark.py CONFIG [--task train|test] [--data tensors|disk]
-        [--iters 50] [--warmup 10] [--amp] [--compile] [--channels-last] [--out result.json]
+        [--iters 50] [--warmup 10] [--amp] [--compile] [--channels-last] [--cuda-graph]
+        [--out result.json]
 
 MFU is measured against the bf16 matmul rate this run measures on the same
 device; the yardstick is a plain torchvision ResNet-50 (last stride 1)
@@ -34,6 +35,9 @@ def parse_args():
     parser.add_argument('--amp', action='store_true', help='bf16 autocast')
     parser.add_argument('--compile', action='store_true', help='torch.compile the backbone')
     parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--cuda-graph', action='store_true',
+                        help='replay the backbone\'s training passes as CUDA graphs '
+                        '(model.backbone.cuda_graph=True)')
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--test-batch-size', type=int, default=512)
     parser.add_argument('--no-yardstick', action='store_true')
@@ -82,7 +86,10 @@ def benchmark_train(cfg, args, device, peak):
         def step(_):
             model.train_step(batch, optim_wrapper)
 
+    # counted eagerly: a graph captured under the counter would count nothing
+    graphs, model.backbone.cuda_graph = model.backbone.cuda_graph, False
     flops = bench.count_flops(lambda: model.train_step(batch, optim_wrapper)) / batch_size
+    model.backbone.cuda_graph = graphs
     bench.reset_peak_memory(device)
     ms = bench.time_iterations(step, args.iters, args.warmup, device)
     results = [bench.summarize(f'{cfg.model.type} train ({args.data})', ms, batch_size,
@@ -126,6 +133,8 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     if args.amp:
         use_amp(cfg, 'bfloat16')
+    if args.cuda_graph:
+        cfg.model.backbone.cuda_graph = True
     args.img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
     device = torch.device(args.device)
     if device.type == 'cuda':
@@ -139,7 +148,7 @@ def main():
     print(f'device: {name}; measured matmul peak {peak:.1f} TFLOP/s '
           f'({"bf16" if device.type == "cuda" else "fp32"}); image {args.img_size[0]}x'
           f'{args.img_size[1]}; amp={args.amp} compile={args.compile} '
-          f'channels_last={args.channels_last}')
+          f'channels_last={args.channels_last} cuda_graph={args.cuda_graph}')
     print(f'{"run":44s} {"ms/iter":>9s} {"img/s":>9s} {"GFLOP/img":>10s} {"MFU":>6s} '
           f'{"mem GB":>7s}')
     for r in results:

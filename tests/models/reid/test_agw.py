@@ -166,3 +166,22 @@ def test_channels_last_preprocessor_puts_conv_weights_in_channels_last():
     conv = model.backbone.visible.conv1.weight
     assert conv.is_contiguous(memory_format=torch.channels_last)
     assert not conv.is_contiguous()
+
+
+@pytest.mark.gpu
+def test_cuda_graph_training_under_bf16_autocast_follows_the_eager_losses():
+    from vireid.engine.optimizers import AutocastOptimWrapper
+    losses = {}
+    for cuda_graph in (False, True):
+        torch.manual_seed(0)
+        model = tiny_agw(data_preprocessor=dict(type='ReIDDataPreprocessor',
+                                                channels_last=True))
+        model.backbone.cuda_graph = cuda_graph
+        model.init_weights()
+        model = model.cuda()
+        wrapper = AutocastOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.05,
+                                                       momentum=0.9))
+        losses[cuda_graph] = torch.stack([
+            model.train_step(batch(seed=s), wrapper)['loss'] for s in range(4)])
+    assert len(model.backbone._graphs) == 1
+    torch.testing.assert_close(losses[True], losses[False], rtol=2e-2, atol=1e-3)

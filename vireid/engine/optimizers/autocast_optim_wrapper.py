@@ -23,5 +23,8 @@ class AutocastOptimWrapper(OptimWrapper):
     @contextmanager
     def optim_context(self, model: torch.nn.Module):
         device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
-        with super().optim_context(model), torch.autocast(device_type, dtype=self.cast_dtype):
+        # no cast cache: each weight is cast once per step anyway, and CUDA
+        # graph capture (TwoStreamResNet(cuda_graph=True)) refuses the cache
+        with super().optim_context(model), torch.autocast(
+                device_type, dtype=self.cast_dtype, cache_enabled=False):
             yield
