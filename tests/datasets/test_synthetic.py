@@ -1,4 +1,5 @@
 """The procedural synthetic generator: layouts, determinism, modality rendering, CLI."""
+import colorsys
 import subprocess
 import sys
 from pathlib import Path
@@ -131,6 +132,18 @@ def test_identities_differing_only_in_colour_coincide_in_infrared():
             assert np.abs(a.astype(int) - b).mean() > 5, cam
 
 
+def test_visible_prints_contrast_with_their_garment_in_brightness():
+    # a print as bright as its garment would vanish in a grey image, leaving
+    # its geometry to the infrared modality alone
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        colours = sample_colours(rng)
+        for base, ink in ((colours.upper, colours.upper_print), (colours.lower, colours.lower_print)):
+            value = [colorsys.rgb_to_hsv(*c)[2] for c in (base, ink)]
+            assert abs(value[0] - value[1]) >= 0.3 - 1e-9, (base, ink)
+            assert all(0.0 <= c <= 1.0 for c in ink), ink
+
+
 def test_identities_differ_in_infrared():
     camera = SYSU_CAMERAS[3]
     scene = make_scene(np.random.default_rng(0), camera, (128, 64))
@@ -155,6 +168,15 @@ def test_same_seed_same_bytes_other_seed_other_images(tmp_path):
     assert len(images) > 200
     shared = images.keys() & other.keys()
     assert sum(images[k] == other[k] for k in shared) == 0
+
+
+def test_one_layout_alone_has_the_bytes_it_has_beside_the_others(tmp_path):
+    alone = make_synthetic(tmp_path / 'a', num_ids=6, seed=1, progress=False, datasets=['sysu'])
+    full = make_synthetic(tmp_path / 'b', num_ids=6, seed=1, progress=False)
+    assert set(alone) == {'sysu'} and not (tmp_path / 'a' / 'RegDB').exists()
+    assert _tree_bytes(alone['sysu']) == _tree_bytes(full['sysu'])
+    with pytest.raises(ValueError, match='datasets must be some of'):
+        make_synthetic(tmp_path / 'c', num_ids=6, progress=False, datasets=['market'])
 
 
 def test_regenerating_replaces_only_synthetic_trees(tmp_path):

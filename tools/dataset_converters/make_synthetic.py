@@ -8,6 +8,7 @@ Example::
 import argparse
 
 from vireid.datasets.synthetic import make_synthetic, save_montage
+from vireid.datasets.synthetic.generator import TREES
 from vireid.datasets.synthetic.summary import format_summary, summarize
 
 
@@ -18,6 +19,8 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='generator seed (same seed, same bytes)')
     parser.add_argument('--img-size', type=int, nargs=2, default=(128, 64), metavar=('H', 'W'),
                         help='image height and width in pixels')
+    parser.add_argument('--datasets', nargs='+', choices=sorted(TREES), default=list(TREES),
+                        help='layouts to write (default: all three)')
     parser.add_argument('--montage', metavar='PNG', help='also write a visible/infrared montage here')
     parser.add_argument('--montage-ids', type=int, default=6, help='identities shown in the montage')
     parser.add_argument('--no-progress', action='store_true', help='do not show a progress bar')
@@ -26,8 +29,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.montage and 'sysu' not in args.datasets:
+        raise SystemExit('--montage shows SYSU-MM01 identities: add sysu to --datasets')
     roots = make_synthetic(args.out_dir, num_ids=args.num_ids, seed=args.seed,
-                           progress=not args.no_progress, img_size=tuple(args.img_size))
+                           progress=not args.no_progress, img_size=tuple(args.img_size),
+                           datasets=args.datasets)
     print(format_summary(roots, summarize(roots)))
     if args.montage:
         print(f'montage: {save_montage(roots["sysu"], args.montage, args.montage_ids)}')

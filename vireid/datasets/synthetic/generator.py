@@ -40,9 +40,11 @@ def _encode(path, img):
     return buf.tobytes()
 
 
-def make_synthetic(out_dir, num_ids=150, seed=0, progress=True, img_size=(128, 64)):
-    """Write ``out_dir/SYSU-MM01``, ``out_dir/RegDB`` and ``out_dir/LLCM`` with
-    ``num_ids`` procedurally rendered identities each, in the real layouts.
+def make_synthetic(out_dir, num_ids=150, seed=0, progress=True, img_size=(128, 64),
+                   datasets=tuple(TREES)):
+    """Write ``out_dir/SYSU-MM01``, ``out_dir/RegDB`` and ``out_dir/LLCM`` (or
+    those of ``datasets``: keys of ``TREES``) with ``num_ids`` procedurally
+    rendered identities each, in the real layouts.
 
     Output depends only on ``(num_ids, seed, img_size)``: every identity,
     camera scene and image has its own generator seeded by integers, so files
@@ -51,8 +53,12 @@ def make_synthetic(out_dir, num_ids=150, seed=0, progress=True, img_size=(128, 6
     folder there raises ``FileExistsError``.
 
     Returns:
-        dict: ``{'sysu': Path, 'regdb': Path, 'llcm': Path}``.
+        dict: ``{'sysu': Path, 'regdb': Path, 'llcm': Path}`` (the keys of
+        ``datasets``).
     """
+    unknown = sorted(set(datasets) - set(TREES))
+    if unknown or not datasets:
+        raise ValueError(f'datasets must be some of {sorted(TREES)}, got {list(datasets)}')
     if int(num_ids) != num_ids or num_ids < 6:
         raise ValueError(f'num_ids must be an integer >= 6, got {num_ids!r}')
     size = tuple(int(s) for s in img_size)
@@ -62,6 +68,8 @@ def make_synthetic(out_dir, num_ids=150, seed=0, progress=True, img_size=(128, 6
     meta = dict(num_ids=int(num_ids), seed=int(seed), img_size=list(size))
     roots, jobs = {}, []
     for key, (folder, plan) in TREES.items():
+        if key not in datasets:
+            continue
         roots[key] = out_dir / folder
         _prepare(roots[key], meta)
         jobs += plan(roots[key], int(num_ids), int(seed))
