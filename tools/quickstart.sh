@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # The README's main job, on the CPU: generate the synthetic SYSU-MM01-layout
-# data, train a small AGW on it, then print the full protocol table of the
-# untrained model and of the trained one.
+# data, pack it, train a small AGW on it, then print the full protocol table
+# of the untrained model and of the trained one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-data/synthetic}
 WORK=${WORK:-work_dirs/quickstart}
-CONFIG=configs/agw/agw_r18_synthetic.py
-# The config's head has one class per train+val identity: 150 ids split
-# 105 train + 15 val (120 classes) + 30 test ids. Change both together.
-NUM_IDS=150
+CONFIG=configs/agw/agw_r18_synthetic_packed.py
+# The config's head has one class per train+val identity: 400 ids split
+# 280 train + 40 val (320 classes) + 80 test ids. Change both together.
+NUM_IDS=400
 SEED=0
 
 # Reuse a tree only if it was generated with these settings: a tree of
 # another size would train silently with the wrong number of classes.
-if ! python - "$DATA/SYSU-MM01/.vireid_synthetic.json" "$NUM_IDS" "$SEED" <<'EOF'
+if ! python - "$DATA/SYSU-MM01/.vireid_synthetic.json" "$NUM_IDS" "$SEED" <<'PY'
 import json, sys
 path, num_ids, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 try:
@@ -22,14 +22,19 @@ try:
 except (OSError, ValueError):
     sys.exit(1)
 sys.exit(0 if (meta.get('num_ids'), meta.get('seed')) == (num_ids, seed) else 1)
-EOF
+PY
 then
     python tools/dataset_converters/make_synthetic.py "$DATA" --num-ids "$NUM_IDS" --seed "$SEED" \
-        --no-progress
+        --datasets sysu --no-progress
+    rm -f "$DATA/SYSU-MM01/packed_96x48.npy"
 fi
 ROOT="$DATA/SYSU-MM01"
 OPTS="train_dataloader.dataset.data_root=$ROOT val_dataloader.dataset.data_root=$ROOT
       test_dataloader.dataset.data_root=$ROOT"
+if [ ! -f "$ROOT/packed_96x48.npy" ]; then
+    python tools/dataset_converters/pack_images.py "$CONFIG" --workers 2 --no-progress \
+        --cfg-options $OPTS
+fi
 python tools/train.py "$CONFIG" --work-dir "$WORK" --cfg-options $OPTS
 python tools/test.py "$CONFIG" --untrained --work-dir "$WORK/untrained" \
     --out "$WORK/untrained.json" --cfg-options $OPTS

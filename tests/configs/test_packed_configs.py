@@ -12,7 +12,17 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tools' / 'dataset_converters'))
 import pack_images as pack_tool  # noqa: E402
 
-PAIRS = ['agw/agw_r50_sysu', 'mclnet/mclnet_r50_sysu', 'fmcnet/fmcnet_r50_sysu']
+PAIRS = ['agw/agw_r50_sysu', 'mclnet/mclnet_r50_sysu', 'fmcnet/fmcnet_r50_sysu',
+         'agw/agw_r18_synthetic']
+# pipeline transform -> (batch augmentation, {pipeline argument: augmentation argument})
+REPLACES = {
+    'RandomCrop': ('BatchRandomCrop', dict(padding='padding')),
+    'RandomFlip': ('BatchRandomFlip', dict(prob='prob')),
+    'RandomGrayscale': ('BatchRandomGrayscale', dict(prob='prob',
+                                                     channel_weights='channel_weights')),
+    'RandomErasing': ('BatchRandomErasing', dict(erase_prob='erase_prob',
+                                                 fill_color='fill_color')),
+}
 
 
 @pytest.mark.parametrize('name', PAIRS)
@@ -20,14 +30,15 @@ def test_packed_config_differs_from_its_plain_config_only_in_the_data_path(name)
     plain = Config.fromfile(REPO / 'configs' / f'{name}.py').to_dict()
     packed = Config.fromfile(REPO / 'configs' / f'{name}_packed.py').to_dict()
     augments = packed['model']['data_preprocessor'].pop('batch_augments')
-    assert [a['type'] for a in augments] == [
-        'BatchRandomCrop', 'BatchRandomFlip', 'BatchRandomErasing']
-    # the pipeline transforms they replace, with the same settings
-    pipeline = {t['type']: t for t in plain['train_dataloader']['dataset']['pipeline']}
-    assert augments[0]['padding'] == pipeline['RandomCrop']['padding']
-    assert augments[1]['prob'] == pipeline['RandomFlip']['prob']
-    assert augments[2]['erase_prob'] == pipeline['RandomErasing']['erase_prob']
-    assert augments[2]['fill_color'] == pipeline['RandomErasing']['fill_color']
+    # the pipeline's random transforms, in order and with their settings
+    randoms = [t for t in plain['train_dataloader']['dataset']['pipeline'] if t['type'] in REPLACES]
+    assert [a['type'] for a in augments] == [REPLACES[t['type']][0] for t in randoms]
+    for transform, augment in zip(randoms, augments):
+        for ours, theirs in REPLACES[transform['type']][1].items():
+            assert augment[theirs] == transform[ours], (transform, augment)
+    # the speed options, which change no arithmetic
+    if packed['model']['data_preprocessor'].pop('channels_last', False):
+        assert packed['model']['backbone'].pop('cuda_graph') is True
     assert packed['model'] == plain['model']
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         a, b = dict(plain[key]), dict(packed[key])
