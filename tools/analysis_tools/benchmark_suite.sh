@@ -23,29 +23,36 @@ run() {  # run NAME ARGS...: one benchmark, its log and JSON under OUT
     grep -A4 '^device:' "$OUT/$name.log" | sed "s/^/[$name] /"
 }
 
-run agw_fp32 configs/agw/agw_r50_sysu.py
-run agw_bf16_cl configs/agw/agw_r50_sysu.py $FAST --no-yardstick
-run agw_bf16_cl_compile configs/agw/agw_r50_sysu.py $FAST --compile --no-yardstick
+run agw_bf16_cl configs/agw/agw_r50_sysu.py $FAST
+run agw_bf16_cl_graph configs/agw/agw_r50_sysu.py $FAST --cuda-graph --no-yardstick
+run agw_fp32_graph configs/agw/agw_r50_sysu.py --channels-last --cuda-graph --no-yardstick
 run mclnet_bf16_cl configs/mclnet/mclnet_r50_sysu.py $FAST --no-yardstick
-run fmcnet_bf16_cl configs/fmcnet/fmcnet_r50_sysu.py $FAST --no-yardstick
-run fmcnet_fp32 configs/fmcnet/fmcnet_r50_sysu.py --no-yardstick
+run mclnet_bf16_cl_graph configs/mclnet/mclnet_r50_sysu.py $FAST --cuda-graph --no-yardstick
+run fmcnet_bf16_cl_graph configs/fmcnet/fmcnet_r50_sysu.py $FAST --cuda-graph --no-yardstick
 run agw_test_bf16 configs/agw/agw_r50_sysu.py --task test $FAST --test-batch-size 512
 
 wait $GEN
 ROOT="$DATA/SYSU-MM01"
-DISK_OPTS="train_dataloader.dataset.data_root=$ROOT train_dataloader.num_workers=14"
-run agw_bf16_cl_disk configs/agw/agw_r50_sysu.py $FAST --data disk --no-yardstick \
-    --warmup 20 --cfg-options $DISK_OPTS
+python tools/dataset_converters/pack_images.py configs/agw/agw_r50_sysu_packed.py --no-progress \
+    --cfg-options train_dataloader.dataset.data_root=$ROOT test_dataloader.dataset.data_root=$ROOT \
+    > "$OUT/pack_images.log" 2>&1
+DISK_OPTS="train_dataloader.dataset.data_root=$ROOT"
+# JPEG files decoded and augmented by 14 workers, then the image pack with 8
+run agw_disk_jpeg configs/agw/agw_r50_sysu.py $FAST --cuda-graph --data disk --no-yardstick \
+    --warmup 20 --cfg-options $DISK_OPTS train_dataloader.num_workers=14
+run agw_disk_packed configs/agw/agw_r50_sysu_packed.py $FAST --cuda-graph --data disk \
+    --no-yardstick --warmup 20 --cfg-options $DISK_OPTS
 
 if [ "$NGPU" -ge 2 ]; then
     # iterations/s of real training through the Runner on 1 and 2 GPUs (64 images per GPU)
-    TRAIN_OPTS="model.backbone.init_cfg=None model.data_preprocessor.channels_last=True
+    # (CUDA graphs are off under DDP: both sides run eagerly)
+    TRAIN_OPTS="model.backbone.init_cfg=None model.backbone.cuda_graph=False
         train_dataloader.dataset.data_root=$ROOT val_dataloader.dataset.data_root=$ROOT
         train_dataloader.num_workers=7 train_cfg.max_epochs=3 default_hooks.logger.interval=10
         default_hooks.checkpoint.interval=100"
-    CUDA_VISIBLE_DEVICES=0 python tools/train.py configs/agw/agw_r50_sysu.py --amp \
+    CUDA_VISIBLE_DEVICES=0 python tools/train.py configs/agw/agw_r50_sysu_packed.py --amp \
         --work-dir "$OUT/ddp1" --no-validate --cfg-options $TRAIN_OPTS > "$OUT/ddp1.log" 2>&1
-    PORT=29610 bash tools/dist_train.sh configs/agw/agw_r50_sysu.py 2 --amp \
+    PORT=29610 bash tools/dist_train.sh configs/agw/agw_r50_sysu_packed.py 2 --amp \
         --work-dir "$OUT/ddp2" --no-validate --cfg-options $TRAIN_OPTS > "$OUT/ddp2.log" 2>&1
     for n in 1 2; do
         echo "[ddp$n] $(grep -h '(train)' "$OUT"/ddp$n/*/*.log | tail -4 | grep -o 'time: [0-9.]*' | tr '\n' ' ')"
