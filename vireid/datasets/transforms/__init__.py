@@ -4,6 +4,7 @@
 import mmpretrain.datasets.transforms  # noqa: F401
 
 from .formatting import PackReIDInputs
-from .loading import LoadReIDImageFromFile, LoadReIDImageFromPack
+from .loading import LoadReIDImageFromFile
+from .packed_loading import LoadReIDImageFromPack
 
 __all__ = ['LoadReIDImageFromFile', 'LoadReIDImageFromPack', 'PackReIDInputs']

@@ -16,6 +16,8 @@ from typing import Callable, Dict, Optional
 import torch
 import torch.nn as nn
 
+from .routing import plan_to
+
 
 class PlannedForward(nn.Module):
     """``backbone.forward_planned(x, plan)`` with one plan (device index tensors) fixed."""
@@ -103,7 +105,6 @@ class BackboneGraphs:
         if torch.is_autocast_enabled('cuda') and torch.is_autocast_cache_enabled():
             raise RuntimeError('cuda_graph=True needs autocast with cache_enabled=False '
                                '(AutocastOptimWrapper, what --amp uses, sets it)')
-        from .two_stream_resnet import plan_to
         saved = [buffer.detach().clone() for buffer in backbone.buffers()]
         module = PlannedForward(backbone, plan_to(plan, x.device))
         # a branch without samples in this layout gets no gradient
