@@ -8,4 +8,5 @@ _base_ = [
 model = dict(num_classes=206)
 
 train_dataloader = dict(
-    batch_size=64, sampler=dict(num_ids=4, num_instances=8))
+    batch_size=64, sampler=dict(num_ids=4, num_instances=8),
+    dataset=dict(pipeline={{_base_.fmcnet_train_pipeline}}))

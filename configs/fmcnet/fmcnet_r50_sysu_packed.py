@@ -11,7 +11,7 @@ model = dict(
     # the fast path on a GPU: channels-last bf16 convolutions (with --amp)
     # and the backbone's passes replayed as CUDA graphs (one GPU)
     data_preprocessor=dict(
-        batch_augments={{_base_.batch_augments}}, channels_last=True),
+        batch_augments={{_base_.fmcnet_batch_augments}}, channels_last=True),
     backbone=dict(cuda_graph=True))
 
 train_dataloader = dict(

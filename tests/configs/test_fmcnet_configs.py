@@ -133,4 +133,5 @@ def test_dataset_configs_follow_the_paper_schedule(name, num_classes, dataset):
     assert any(s.type == 'LinearLR' for s in cfg.param_scheduler.main)
     transforms = [t.type for t in cfg.train_dataloader.dataset.pipeline]
     assert 'RandomFlip' in transforms and 'RandomErasing' in transforms
+    assert 'RandomCrop' not in transforms  # Sec. 4.1: flips and erasing only
     assert cfg.model.backbone.init_cfg.checkpoint == 'torchvision://resnet50'

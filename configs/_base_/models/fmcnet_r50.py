@@ -4,6 +4,25 @@
 # config adds a dataset base and default_runtime, and sets num_classes.
 _base_ = ['../schedules/reid_sgd_80e.py']
 
+# FMCNet's augmentation (Sec. 4.1): images resized to 288x144, random flips
+# and random erasing, no crop. A dataset config sets
+# train_dataloader.dataset.pipeline to {{_base_.fmcnet_train_pipeline}}; the
+# packed configs set the data preprocessor's batch_augments to
+# {{_base_.fmcnet_batch_augments}} (the same two on the GPU).
+erase_fill = (103.53, 116.28, 123.675)  # the BGR mean: 0 after normalising
+fmcnet_train_pipeline = [
+    dict(type='LoadReIDImageFromFile'),
+    dict(type='Resize', scale=(144, 288), keep_ratio=False),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomErasing', erase_prob=0.5, mode='const',
+         fill_color=erase_fill),
+    dict(type='PackReIDInputs'),
+]
+fmcnet_batch_augments = [
+    dict(type='BatchRandomFlip', prob=0.5),
+    dict(type='BatchRandomErasing', erase_prob=0.5, fill_color=erase_fill),
+]
+
 feat_dim = 2048
 model = dict(
     type='FMCNet',
