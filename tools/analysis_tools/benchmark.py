@@ -87,7 +87,7 @@ def benchmark_train(cfg, args, device, peak):
             model.train_step(batch, optim_wrapper)
 
     # counted eagerly: a graph captured under the counter would count nothing
-    graphs, model.backbone.cuda_graph = model.backbone.cuda_graph, False
+    graphs, model.backbone.cuda_graph = getattr(model.backbone, 'cuda_graph', False), False
     flops = bench.count_flops(lambda: model.train_step(batch, optim_wrapper)) / batch_size
     model.backbone.cuda_graph = graphs
     bench.reset_peak_memory(device)

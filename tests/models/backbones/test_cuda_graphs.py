@@ -104,7 +104,7 @@ def test_a_distributed_run_falls_back_to_eager_passes_with_one_warning(tmp_path)
     import torch.distributed as dist
 
     from vireid.models.backbones.cuda_graphs import BackboneGraphs
-    from vireid.models.backbones.two_stream_resnet import plan_routes
+    from vireid.models.backbones import plan_routes
     dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
                             world_size=1)
     try:

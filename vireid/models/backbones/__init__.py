@@ -1,5 +1,5 @@
 from .non_local import NonLocal2d
-from .routing import route_by_modality
+from .routing import plan_routes, plan_to, run_routes
 from .two_stream_resnet import (ResNetBranch, TwoStreamResNet,
                                 init_resnet_from_scratch,
                                 load_resnet_state_dict, map_resnet_state_dict)
@@ -7,5 +7,5 @@ from .two_stream_resnet import (ResNetBranch, TwoStreamResNet,
 __all__ = [
     'NonLocal2d', 'ResNetBranch', 'TwoStreamResNet',
     'init_resnet_from_scratch', 'load_resnet_state_dict',
-    'map_resnet_state_dict', 'route_by_modality'
+    'map_resnet_state_dict', 'plan_routes', 'plan_to', 'run_routes'
 ]

@@ -36,20 +36,14 @@ def plan_to(plan: RoutePlan, device: torch.device) -> RoutePlan:
 
 
 def run_routes(x: torch.Tensor, plan: RoutePlan, branches: Sequence[nn.Module]) -> torch.Tensor:
-    """Run each group of ``plan`` (on ``x``'s device) through its branch; outputs in input order."""
+    """Run each group of ``plan`` (on ``x``'s device) through its branch; outputs in input order.
+
+    Each branch sees only its own samples (its BN statistics and gradients
+    come from them alone); a branch with no sample in the batch is skipped.
+    """
     groups, inverse = plan
     outputs = [branches[value](x.index_select(0, index)) for value, index in groups]
     if inverse is None:
         return outputs[0]
     return torch.cat(outputs).index_select(0, inverse)
 
-
-def route_by_modality(x: torch.Tensor, modality: torch.Tensor,
-                      branches: Sequence[nn.Module]) -> torch.Tensor:
-    """Run sample ``i`` through ``branches[modality[i]]``; outputs in input order.
-
-    Each branch sees only its own samples (its BN statistics and gradients
-    come from them alone); a branch with no sample in the batch is skipped.
-    """
-    plan = plan_routes(modality, x.size(0), len(branches))
-    return run_routes(x, plan_to(plan, x.device), branches)
