@@ -1,6 +1,10 @@
 default_scope = 'vireid'
 
 default_hooks = dict(
+    # reads the logged losses back at the logger's iterations only: MMEngine's
+    # RuntimeInfoHook reads them every iteration, and the GPU idles while the
+    # host waits for them
+    runtime_info=dict(type='DeferredRuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),

@@ -68,3 +68,16 @@ def test_switching_extremes_restarts_the_count(runner_and_warnings):
 def test_bad_patience_is_named():
     with pytest.raises(ValueError, match='patience must be a positive int, got 0'):
         CollapseWatchHook(patience=0)
+
+
+def test_accuracies_are_read_at_the_logger_iterations_with_their_own_iteration(
+        runner_and_warnings):
+    runner, warnings = runner_and_warnings
+    next(h for h in runner.hooks if type(h).__name__ == 'LoggerHook').interval = 4
+    hook = CollapseWatchHook(patience=3)
+    feed(hook, runner, [dict(acc_modality=100.0)] * 3)
+    assert warnings == []  # nothing read yet: iteration 3 is not a logger iteration
+    runner.train_loop._iter = 3
+    hook.after_train_iter(runner, 3, outputs=dict(acc_modality=torch.tensor(100.0)))
+    assert len(warnings) == 1
+    assert warnings[0].startswith('iteration 3: acc_modality has been 100 % for 3 iterations')

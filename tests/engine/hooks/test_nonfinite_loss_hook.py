@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from vireid.engine import NonFiniteLossHook
+from vireid.models.reid.loss_guard import skips_on_device
 
 
 def set_hook(cfg, **kwargs):
@@ -112,3 +114,44 @@ def test_nonfinite_input_poisoning_batchnorm_stops_naming_the_buffer(tiny_cfg):
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         NonFiniteLossHook(**kwargs)
+
+
+class CountIterations(Hook):
+    priority = 'LOWEST'
+    count = 0
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.count += 1
+
+
+def test_sync_free_skips_are_read_at_the_logger_iteration_and_name_their_own(tiny_cfg):
+    # MCLNet's fused SGD skips on the GPU: the hook learns of it at iteration 4
+    cfg = tiny_cfg('mclnet', iters=6)
+    cfg.default_hooks.logger.interval = 4
+    cfg.model.loss_modality.loss_weight = math.nan
+    set_hook(cfg, action='stop')
+    runner = built(cfg)
+    classifier = state(runner.model.modality_classifier)
+    counter = CountIterations()
+    runner.register_hook(counter)
+    with pytest.raises(RuntimeError, match=r'iteration 1: non-finite loss_modality in the '
+                                           r'adversary step; training stopped'):
+        runner.train()
+    assert skips_on_device(runner.optim_wrapper['adversary'])
+    assert counter.count == 3  # iterations 1-3 ran on; the fourth raised
+    for name, value in runner.model.modality_classifier.state_dict().items():
+        assert torch.equal(classifier[name], value), name
+
+
+def test_agw_with_a_fused_optimizer_skips_on_the_gpu(tiny_cfg):
+    cfg = tiny_cfg('agw', iters=2)
+    cfg.optim_wrapper.optimizer.fused = True
+    cfg.model.head.loss_triplet.loss_weight = math.nan
+    set_hook(cfg, action='skip', max_skips=None)
+    runner = built(cfg)
+    params = {n: p.detach().clone() for n, p in runner.model.named_parameters()}
+    runner.train()
+    assert skips_on_device(runner.optim_wrapper)
+    for name, param in runner.model.named_parameters():
+        assert torch.equal(params[name], param.detach()), name
+    assert 'iteration 2: non-finite loss_tri in the main step, step skipped' in log_text(runner)

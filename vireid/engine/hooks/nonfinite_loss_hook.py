@@ -1,22 +1,25 @@
 """Say when a step was skipped for a non-finite loss, and stop when it keeps happening."""
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import torch
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO
+from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, nonfinite_terms, resolve_records
 from vireid.registry import HOOKS
+from .sync_points import SyncPointHook
 
 
 @HOOKS.register_module()
-class NonFiniteLossHook(Hook):
+class NonFiniteLossHook(SyncPointHook):
     """Act on the steps that the models skipped for a non-finite loss.
 
     The models (``AGW``, ``AlternatingReIDModel`` and their subclasses) skip
     the optimizer step whose total loss is NaN or inf and record the terms at
     fault; this hook logs ``iteration N: non-finite loss_xxx in the main
-    step, step skipped`` and decides whether training goes on.
+    step, step skipped`` and decides whether training goes on. The records
+    of a sync-free step are flags still on the GPU: the hook reads them at
+    the logger's iterations (:mod:`.sync_points`), so it may stop a run a few
+    iterations after the fact. The skipped steps themselves changed nothing.
 
     Args:
         action (str): ``'skip'``: log and go on; ``'stop'``: raise at the
@@ -29,6 +32,7 @@ class NonFiniteLossHook(Hook):
     priority = 'ABOVE_NORMAL'  # before the logger and the checkpoint hooks
 
     def __init__(self, action: str = 'skip', max_skips: Optional[int] = 10) -> None:
+        super().__init__()
         if action not in ('skip', 'stop'):
             raise ValueError(f"NonFiniteLossHook: action must be 'skip' or 'stop', got {action!r}")
         if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
@@ -43,18 +47,24 @@ class NonFiniteLossHook(Hook):
         # a record left in a resumed message hub belongs to the old run
         runner.message_hub.pop_info(NONFINITE_LOSS_INFO, None)
         self.consecutive = 0
+        self._pending = []
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        events = runner.message_hub.pop_info(NONFINITE_LOSS_INFO, None)
-        if not events:
-            self.consecutive = 0
-            return
-        self.consecutive += 1
+        self.defer(runner, batch_idx, runner.message_hub.pop_info(NONFINITE_LOSS_INFO, None) or [])
+
+    def process(self, runner, pending: List[Tuple[int, list]]) -> None:
+        resolved = iter(resolve_records([e for _, events in pending for e in events]))
+        for iteration, events in pending:
+            skipped = [e for e in (next(resolved) for _ in events) if e['skipped']]
+            self.consecutive = self.consecutive + 1 if skipped else 0
+            if skipped:
+                self.act(runner, iteration, skipped)
+
+    def act(self, runner, iteration: int, skipped: List[dict]) -> None:
         faults = '; '.join(
-            f"{', '.join(e['terms']) or 'loss (on another rank)'} in the {e['step']} step"
-            for e in events)
-        # 1-based, as in MMEngine's log lines
-        message = f'iteration {runner.iter + 1}: non-finite {faults}'
+            f"{', '.join(nonfinite_terms(e['terms'])) or 'loss (on another rank)'} "
+            f"in the {e['step']} step" for e in skipped)
+        message = f'iteration {iteration}: non-finite {faults}'
         bad_buffer = self._nonfinite_buffer(runner.model)
         if bad_buffer is not None:
             raise RuntimeError(

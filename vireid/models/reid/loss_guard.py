@@ -1,11 +1,20 @@
 """Skip an optimizer step whose loss is not finite, and record which terms were.
 
 One NaN step is enough to ruin a run: the optimizer writes NaN into every
-weight it touches, and its momentum carries the NaN on. The check costs one
-host sync per step (MMEngine's logging syncs every iteration anyway). The
-policy (log, stop after repeated skips) is ``NonFiniteLossHook``'s, which
-reads what is recorded here from the message hub.
+weight it touches, and its momentum carries the NaN on. The check must not
+wait for the GPU, though: a host sync in the middle of a step leaves the GPU
+idle while the host launches the rest. With a fused optimizer (``fused=True``
+SGD / Adam / AdamW, what the schedules use) the skip happens on the GPU: the
+fused kernels take a ``found_inf`` flag (the mechanism of PyTorch's
+GradScaler) and leave weights and optimizer state untouched when it is set.
+Other optimizers, gradient accumulation and MMEngine's fp16 loss scaler take
+the synchronous path: check on the host, then run the backward pass or not.
+
+The policy (log, stop after repeated skips) is ``NonFiniteLossHook``'s. It
+reads the records left here in the message hub, and resolves the flags of
+the sync-free path at the logger's iterations.
 """
+import math
 from typing import Dict, List
 
 import torch
@@ -13,37 +22,102 @@ from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
-# message hub runtime-info key: a list of dict(step=..., terms=[...]) per iteration
+from vireid.utils.host_values import host_values
+
+# message hub runtime-info key: a list of dict(step=..., skipped=..., terms={...}) per iteration
 NONFINITE_LOSS_INFO = 'nonfinite_loss'
+# records of sync-free steps, which are kept whether skipped or not, wait for
+# NonFiniteLossHook; without the hook they are resolved once this many pile up
+MAX_PENDING_RECORDS = 256
 
 
-def nonfinite_terms(log_vars: Dict[str, torch.Tensor]) -> List[str]:
-    """Names of the summed terms (``parse_losses``'s rule: 'loss' in the key) that are not finite."""
-    return [name for name, value in log_vars.items()
-            if name != 'loss' and 'loss' in name and torch.is_tensor(value)
-            and not bool(torch.isfinite(value).all())]
+def loss_terms(log_vars: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The summed terms of ``log_vars`` (``parse_losses``'s rule: 'loss' in the key), detached."""
+    return {name: value.detach() for name, value in log_vars.items()
+            if name != 'loss' and 'loss' in name and torch.is_tensor(value)}
+
+
+def nonfinite_terms(terms: Dict[str, float]) -> List[str]:
+    """Names of the resolved terms that are NaN or inf."""
+    return [name for name, value in terms.items() if not math.isfinite(value)]
+
+
+def skips_on_device(optim_wrapper: OptimWrapper) -> bool:
+    """Whether this wrapper's step can be skipped on the GPU, without a host sync."""
+    optimizer = optim_wrapper.optimizer
+    return (getattr(optimizer, '_step_supports_amp_scaling', False)
+            and not hasattr(optim_wrapper, 'loss_scaler')
+            and getattr(optim_wrapper, '_accumulative_counts', 1) == 1
+            and getattr(optimizer, 'found_inf', None) is None)
+
+
+def _drop_gradients_of_a_skipped_first_step(optimizer, args, kwargs) -> None:
+    """Step pre-hook: a skipped step must not create optimizer state.
+
+    Fused SGD allocates a parameter's momentum buffer uninitialised on its
+    first step and fills it from the gradient; skipped, the buffer would keep
+    garbage. Only on a step that creates state is the flag read on the host;
+    without gradients the optimizer then leaves those parameters alone.
+    """
+    found_inf = getattr(optimizer, 'found_inf', None)
+    if found_inf is None:
+        return
+    params = [p for group in optimizer.param_groups for p in group['params']]
+    if any(p.grad is not None and p not in optimizer.state for p in params) and bool(found_inf):
+        for param in params:
+            param.grad = None
+
+
+def _first_step_hook_installed(optimizer) -> None:
+    if not getattr(optimizer, '_vireid_first_step_hook', False):
+        optimizer.register_step_pre_hook(_drop_gradients_of_a_skipped_first_step)
+        optimizer._vireid_first_step_hook = True
+
+
+def record(event: dict) -> None:
+    hub = MessageHub.get_current_instance()
+    events = (hub.get_info(NONFINITE_LOSS_INFO) or []) + [event]
+    if len(events) > MAX_PENDING_RECORDS:
+        events = [e for e in resolve_records(events) if e['skipped']]
+    hub.update_info(NONFINITE_LOSS_INFO, events)
+
+
+def resolve_records(events: List[dict]) -> List[dict]:
+    """The records with their flags and terms as Python values (one host sync for all)."""
+    flat = iter(host_values([v for e in events for v in (e['skipped'], *e['terms'].values())]))
+    return [dict(event, skipped=bool(next(flat)),
+                 terms={name: float(next(flat)) for name in event['terms']})
+            for event in events]
 
 
 def guarded_update(optim_wrapper: OptimWrapper, total: torch.Tensor,
-                   log_vars: Dict[str, torch.Tensor], step: str = 'main') -> bool:
-    """``optim_wrapper.update_params(total)`` unless ``total`` is not finite.
+                   log_vars: Dict[str, torch.Tensor], step: str = 'main') -> None:
+    """``optim_wrapper.update_params(total)`` with no effect if ``total`` is not finite.
 
-    A skipped step runs no backward pass, so no gradient reaches the
-    weights, the optimizer state or the gradients accumulated so far. Under
-    DDP every rank skips when any rank's loss is not finite: a rank that
-    skipped alone would leave the others waiting in the gradient all-reduce.
+    A skipped step changes no weight and no optimizer state (momentum,
+    Adam's moments and step count), and its gradients are cleared. Under DDP
+    every rank skips when any rank's loss is not finite: the flags are
+    all-reduced, as the gradients are.
 
-    Returns:
-        bool: whether the parameters were updated.
+    Sync-free path (see the module docstring): the backward pass runs and the
+    fused optimizer kernels skip the update. Synchronous path: a skipped
+    step runs no backward pass at all.
     """
+    terms = loss_terms(log_vars)
     finite = torch.isfinite(total.detach()).all().to(torch.float32)
     if get_world_size() > 1:
         all_reduce(finite, op='min')
-    if bool(finite):
+    if skips_on_device(optim_wrapper):
+        optimizer = optim_wrapper.optimizer
+        _first_step_hook_installed(optimizer)
+        skipped = 1 - finite
+        optimizer.found_inf = skipped
+        try:
+            optim_wrapper.update_params(total)
+        finally:
+            del optimizer.found_inf
+        record(dict(step=step, skipped=skipped, terms=terms))
+    elif bool(finite):
         optim_wrapper.update_params(total)
-        return True
-    hub = MessageHub.get_current_instance()
-    events = hub.get_info(NONFINITE_LOSS_INFO) or []
-    hub.update_info(NONFINITE_LOSS_INFO,
-                    events + [dict(step=step, terms=nonfinite_terms(log_vars))])
-    return False
+    else:
+        record(dict(step=step, skipped=True, terms=terms))

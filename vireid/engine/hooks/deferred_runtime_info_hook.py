@@ -1,0 +1,38 @@
+"""MMEngine's RuntimeInfoHook without its per-iteration host sync."""
+from typing import Any, Dict, List, Tuple
+
+import torch
+from mmengine.hooks import RuntimeInfoHook
+
+from vireid.registry import HOOKS
+from vireid.utils.host_values import host_values
+from .sync_points import SyncPointHook
+
+
+@HOOKS.register_module()
+class DeferredRuntimeInfoHook(SyncPointHook, RuntimeInfoHook):
+    """``RuntimeInfoHook`` that puts the step's logged tensors into the message hub at the sync points.
+
+    MMEngine's hook converts every logged loss with ``.item()`` after every
+    iteration. This one keeps them (detached) and writes them all, in
+    order, at the logger's iterations (see :mod:`.sync_points`), so the
+    message hub holds the same history whenever the logger or a checkpoint
+    reads it. A hook of your own that reads ``train/*`` scalars from the
+    message hub every iteration sees them only at those iterations; read
+    ``outputs`` in ``after_train_iter`` instead.
+    """
+
+    def __init__(self) -> None:
+        SyncPointHook.__init__(self)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs: Dict[str, Any] = None) -> None:
+        self.defer(runner, batch_idx, {
+            key: value.detach() if torch.is_tensor(value) else value
+            for key, value in (outputs or {}).items()})
+
+    def process(self, runner, pending: List[Tuple[int, dict]]) -> None:
+        values = iter(host_values([v for _, outputs in pending for v in outputs.values()]))
+        for _, outputs in pending:
+            for key in outputs:
+                runner.message_hub.update_scalar(f'train/{key}', next(values))
