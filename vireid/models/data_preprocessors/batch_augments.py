@@ -25,6 +25,15 @@ import torch
 from vireid.registry import MODELS
 
 
+def on_device(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
+    """``values`` as a tensor of ``like``'s dtype on its device, copied without waiting.
+
+    (``like.new_tensor(values)`` copies synchronously: the host would wait for
+    the GPU to finish all the work queued before it.)
+    """
+    return torch.tensor(values, dtype=like.dtype).to(like.device, non_blocking=True)
+
+
 def random_crop_offsets(batch: int, padding: int, device) -> torch.Tensor:
     """``[B, 2]`` (dy, dx) offsets into the padded image, uniform in ``0..2p``."""
     return torch.randint(0, 2 * padding + 1, (batch, 2), device=device)
@@ -37,16 +46,18 @@ def crop_padded(images: torch.Tensor, offsets: torch.Tensor, padding: int,
     Output pixel ``(i, j)`` of image ``b`` is input pixel
     ``(i + dy_b - p, j + dx_b - p)``, or ``pad_val`` where that falls outside.
     """
-    b, _, h, w = images.shape
+    b, c, h, w = images.shape
     rows = torch.arange(h, device=images.device) + offsets[:, :1] - padding   # B, H
     cols = torch.arange(w, device=images.device) + offsets[:, 1:] - padding   # B, W
     inside = (((rows >= 0) & (rows < h))[:, :, None] &
               ((cols >= 0) & (cols < w))[:, None, :])                        # B, H, W
-    batch = torch.arange(b, device=images.device)[:, None, None]
-    picked = images.permute(0, 2, 3, 1)[batch, rows.clamp(0, h - 1)[:, :, None],
-                                         cols.clamp(0, w - 1)[:, None, :]]  # B, H, W, C
-    out = torch.where(inside[..., None], picked, picked.new_tensor(pad_val))
-    return out.permute(0, 3, 1, 2)
+    # a gather over flattened positions: advanced indexing with several index
+    # tensors waits for the GPU on CUDA
+    source = rows.clamp(0, h - 1)[:, :, None] * w + cols.clamp(0, w - 1)[:, None, :]
+    pixels = images.permute(0, 2, 3, 1).reshape(b, h * w, c)
+    picked = pixels.gather(1, source.view(b, h * w, 1).expand(b, h * w, c))
+    out = picked.masked_fill(~inside.view(b, h * w, 1), pad_val)
+    return out.view(b, h, w, c).permute(0, 3, 1, 2)
 
 
 def random_erasing_boxes(batch: int, img_hw, min_area_ratio: float, max_area_ratio: float,
@@ -79,7 +90,7 @@ def erase_boxes(images: torch.Tensor, boxes: torch.Tensor, erase: torch.Tensor,
     in_rows = (rows >= top[:, None]) & (rows < (top + bh)[:, None])           # B, H
     in_cols = (cols >= left[:, None]) & (cols < (left + bw)[:, None])         # B, W
     mask = (in_rows[:, :, None] & in_cols[:, None, :] & erase[:, None, None])[:, None]
-    colour = images.new_tensor(fill).view(1, c, 1, 1)
+    colour = on_device(fill, images).view(1, c, 1, 1)
     return torch.where(mask, colour, images)
 
 
@@ -121,7 +132,7 @@ class BatchRandomGrayscale:
         self.channel_weights = tuple(float(w) / total for w in channel_weights)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        weights = images.new_tensor(self.channel_weights).view(1, -1, 1, 1)
+        weights = on_device(self.channel_weights, images).view(1, -1, 1, 1)
         grey = (images * weights).sum(1, keepdim=True).floor().expand_as(images)
         on = torch.rand(images.size(0), device=images.device) < self.prob
         return torch.where(on[:, None, None, None], grey, images)

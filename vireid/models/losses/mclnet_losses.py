@@ -65,9 +65,9 @@ def center_aggregation_term(feats: torch.Tensor,
     ``f^o_yi`` is the batch sample of class ``y_i`` nearest to ``c_yi``."""
     dist = (feats - centers[labels]).pow(2).sum(dim=1)  # [N]
     same = labels[:, None] == labels[None, :]  # [N, N]
-    inf = dist.new_tensor(float('inf'))
-    # row i: the distances of the samples of class y_i to c_yi
-    nearest = torch.where(same, dist[None, :], inf).min(dim=1).values
+    # row i: the distances of the samples of class y_i to c_yi (a Python
+    # scalar fill: new_tensor would be a blocking host-to-device copy)
+    nearest = dist[None, :].masked_fill(~same, float('inf')).min(dim=1).values
     return _hinge_mean(dist - nearest - sigma, hinge)
 
 
@@ -94,8 +94,7 @@ def center_separation_term(labels: torch.Tensor,
     # between a center and itself
     dist = (mine.pow(2).sum(1, keepdim=True) + others.pow(2).sum(1)[None, :]
             - 2 * mine @ others.t()).clamp(min=0)  # [N, M]
-    dist = torch.where(labels[:, None] == other_labels[None, :],
-                       dist.new_tensor(float('inf')), dist)
+    dist = dist.masked_fill(labels[:, None] == other_labels[None, :], float('inf'))
     nearest = dist.min(dim=1).values
     has_other = torch.isfinite(nearest)
     # a sample whose class is alone in the batch has nothing to keep apart from

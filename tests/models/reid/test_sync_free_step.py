@@ -1,0 +1,40 @@
+"""A training step of every method, as the fast configs run it, never waits for the GPU."""
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+
+from vireid.registry import MODELS
+from vireid.utils import register_all_modules
+from vireid.utils.benchmark import start_schedule, synthetic_batch
+from vireid.utils.launch import use_amp
+
+PACKED = ['configs/agw/agw_r50_sysu_packed.py', 'configs/mclnet/mclnet_r50_sysu_packed.py',
+          'configs/fmcnet/fmcnet_r50_sysu_packed.py']
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize('config', PACKED)
+def test_training_steps_after_the_first_make_no_host_sync(config):
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    use_amp(cfg, 'bfloat16')
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model).cuda().to(memory_format=torch.channels_last)
+    model.init_weights()
+    model.train()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    start_schedule(optim_wrapper, cfg.param_scheduler)
+    sampler = cfg.train_dataloader.sampler
+    batch = synthetic_batch(sampler.num_ids, sampler.num_instances, (128, 64), 'cuda')
+    batch['inputs'] = batch['inputs'].cpu().pin_memory()
+    for _ in range(2):  # capture the graphs, create the optimizer state
+        model.train_step(batch, optim_wrapper)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        for _ in range(2):
+            log_vars = model.train_step(batch, optim_wrapper)
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+    assert all(torch.isfinite(v).all() for v in log_vars.values())
