@@ -10,6 +10,7 @@ memory layout, and the autocast dtype. The cross-modality sampler gives
 every batch the same layout, so a run captures one graph (and one more for
 a shorter last batch, if the loader keeps one).
 """
+import inspect
 import warnings
 from typing import Callable, Dict, Optional
 
@@ -36,6 +37,34 @@ def autocast_dtype() -> Optional[torch.dtype]:
     if not torch.is_autocast_enabled('cuda'):
         return None
     return torch.get_autocast_dtype('cuda')
+
+
+class _ThreadLocalGraph(torch.cuda.graph):
+    """``torch.cuda.graph`` capturing in 'thread_local' error mode."""
+
+    def __init__(self, cuda_graph, pool=None, stream=None, **kwargs):
+        kwargs['capture_error_mode'] = 'thread_local'
+        super().__init__(cuda_graph, pool=pool, stream=stream, **kwargs)
+
+
+def make_graphed_thread_local(module: nn.Module, sample_args: tuple) -> Callable:
+    """``torch.cuda.make_graphed_callables`` capturing in 'thread_local' error mode.
+
+    The dataloader's pin-memory thread (and NCCL's watchdog) keep making
+    CUDA calls while this thread captures; in the default 'global' mode any
+    of them invalidates the capture. Before torch 2.12 the function has no
+    ``capture_error_mode`` argument: its ``torch.cuda.graph`` is swapped for
+    the duration of the call.
+    """
+    make = torch.cuda.make_graphed_callables
+    if 'capture_error_mode' in inspect.signature(make).parameters:
+        return make(module, sample_args, allow_unused_input=True,
+                    capture_error_mode='thread_local')
+    original, torch.cuda.graph = torch.cuda.graph, _ThreadLocalGraph
+    try:
+        return make(module, sample_args, allow_unused_input=True)
+    finally:
+        torch.cuda.graph = original
 
 
 class BackboneGraphs:
@@ -108,8 +137,7 @@ class BackboneGraphs:
         saved = [buffer.detach().clone() for buffer in backbone.buffers()]
         module = PlannedForward(backbone, plan_to(plan, x.device))
         # a branch without samples in this layout gets no gradient
-        graphed = torch.cuda.make_graphed_callables(
-            module, (x.detach().clone(), ), allow_unused_input=True)
+        graphed = make_graphed_thread_local(module, (x.detach().clone(), ))
         with torch.no_grad():
             for buffer, value in zip(backbone.buffers(), saved):
                 buffer.copy_(value)
