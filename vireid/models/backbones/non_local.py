@@ -3,6 +3,7 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 def memory_format_of(x: torch.Tensor) -> torch.memory_format:
@@ -57,20 +58,22 @@ class NonLocal2d(nn.Module):
         nn.init.zeros_(self.W[1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, h, w = x.shape
-        g_x = self.g(x).flatten(2).transpose(1, 2)            # B, N, C'
-        theta_x = self.theta(x).flatten(2).transpose(1, 2)    # B, N, C'
-        phi_x = self.phi(x).flatten(2)                        # B, C', N
+        b, c, h, w = x.shape
+        n, k = h * w, self.g.out_channels
+        # the three 1x1 projections as one matmul over the channels of a
+        # [B, N, C] view (free for a channels-last x): one pass over x
+        # instead of three, forward and backward
+        positions = x.permute(0, 2, 3, 1).reshape(b, n, c)
+        weight = torch.cat([self.g.weight, self.theta.weight, self.phi.weight]).view(3 * k, c)
+        bias = torch.cat([self.g.bias, self.theta.bias, self.phi.bias])
+        g_x, theta_x, phi_x = F.linear(positions, weight, bias).split(k, dim=-1)  # B, N, C'
         if self.mode == 'embedded_gaussian':
-            y = (theta_x @ phi_x).softmax(dim=-1) @ g_x       # B, N, C'
+            y = (theta_x @ phi_x.transpose(1, 2)).softmax(dim=-1) @ g_x
         else:
-            # (theta phi) g / N == theta (phi g) / N: the same function without
-            # the N x N affinity (N = 648 at layer2 of a 288x144 input), whose
-            # memory traffic dominated the block
-            y = theta_x @ (phi_x @ g_x / (h * w))             # B, N, C'
-        y = y.transpose(1, 2).reshape(b, -1, h, w)
-        # With C' = 1 (AGW) y and W's weights fit either layout, so the
-        # convolution returns NCHW; left so, it would turn every later layer
-        # of a channels-last network into layout conversions
-        z = self.W[0](y).contiguous(memory_format=memory_format_of(x))
+            # (theta phi^T) g / N == theta (phi^T g) / N: the same function
+            # without the N x N affinity (N = 648 at layer2 of a 288x144 input)
+            y = theta_x @ (phi_x.transpose(1, 2) @ g_x / n)
+        z = F.linear(y, self.W[0].weight.view(c, k), self.W[0].bias)
+        # [B, N, C] is [B, C, H, W] in channels-last order; a NCHW x gets NCHW back
+        z = z.view(b, h, w, c).permute(0, 3, 1, 2).contiguous(memory_format=memory_format_of(x))
         return self.W[1](z) + x
