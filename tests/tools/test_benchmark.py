@@ -28,3 +28,15 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
         assert r['images_per_s'] == pytest.approx(batch / (r['ms_per_iter'] / 1e3))
         assert r['gflops_per_image'] > 0
     assert 'img/s' in capsys.readouterr().out
+
+
+def test_benchmark_refuses_to_time_skipped_steps(tmp_path, monkeypatch):
+    # a NaN loss makes every step a skipped one: timing them would measure no training
+    monkeypatch.setattr(sys, 'argv', [
+        'benchmark.py', str(ROOT / 'configs/agw/agw_r18_synthetic.py'), '--iters', '2',
+        '--warmup', '1', '--img-size', '32', '16', '--device', 'cpu', '--no-yardstick',
+        '--cfg-options', 'train_dataloader.sampler.num_ids=2',
+        'train_dataloader.sampler.num_instances=1', 'model.backbone.base_channels=8',
+        'model.head.in_channels=64', 'model.head.loss_cls.loss_weight=nan'])
+    with pytest.raises(RuntimeError, match='3 optimizer updates in 3 benchmark steps were skipped for a non-finite'):
+        runpy.run_path(str(ROOT / 'tools/analysis_tools/benchmark.py'), run_name='__main__')

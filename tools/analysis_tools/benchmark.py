@@ -72,6 +72,7 @@ def benchmark_train(cfg, args, device, peak):
     model = build_model(cfg, args, device)
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    bench.start_schedule(optim_wrapper, cfg.get('param_scheduler'))
     sampler = cfg.train_dataloader.sampler
     num_ids, num_instances = sampler.num_ids, sampler.num_instances
     batch = bench.synthetic_batch(num_ids, num_instances, args.img_size, device)
@@ -91,7 +92,14 @@ def benchmark_train(cfg, args, device, peak):
     flops = bench.count_flops(lambda: model.train_step(batch, optim_wrapper)) / batch_size
     model.backbone.cuda_graph = graphs
     bench.reset_peak_memory(device)
+    bench.skipped_steps()
     ms = bench.time_iterations(step, args.iters, args.warmup, device)
+    skipped = bench.skipped_steps()
+    if skipped:
+        raise RuntimeError(
+            f'{skipped} optimizer updates in {args.warmup + args.iters} benchmark steps were '
+            'skipped for a non-finite loss: the timing would not measure training (lower the '
+            'learning rates with --cfg-options)')
     results = [bench.summarize(f'{cfg.model.type} train ({args.data})', ms, batch_size,
                                flops, peak, bench.peak_memory_gb(device))]
     if not args.no_yardstick:

@@ -116,6 +116,40 @@ def summarize(name: str, ms: List[float], batch_size: int, flops_per_image: floa
                 peak_memory_gb=memory_gb)
 
 
+def start_schedule(optim_wrapper, param_scheduler) -> None:
+    """Set the learning rates of the schedule's first iteration, as the Runner would.
+
+    The papers' schedules start with a warm-up (LinearLR from 0.1x): at the
+    full rate, steps on a fixed random batch can diverge within a few
+    iterations (FMCNet does), and timing skipped steps measures nothing.
+    ``param_scheduler`` is a list (one optimizer) or a dict per optimizer key.
+    """
+    from mmengine.optim import OptimWrapperDict
+    from vireid.registry import PARAM_SCHEDULERS
+    if not param_scheduler:
+        return
+    if isinstance(optim_wrapper, OptimWrapperDict) and isinstance(param_scheduler, dict) \
+            and 'type' not in param_scheduler:
+        pairs = [(optim_wrapper[key], cfgs) for key, cfgs in param_scheduler.items()]
+    else:
+        pairs = [(optim_wrapper, param_scheduler)]
+    for wrapper, cfgs in pairs:
+        for cfg in (cfgs if isinstance(cfgs, (list, tuple)) else [cfgs]):
+            cfg = dict(cfg, optimizer=wrapper)
+            if cfg.get('convert_to_iter_based'):
+                # any length: only the value at iteration 0 is used
+                cfg.setdefault('epoch_length', 1)
+            PARAM_SCHEDULERS.build(cfg)
+
+
+def skipped_steps() -> int:
+    """Steps skipped for a non-finite loss since the last call (the models' records)."""
+    from mmengine.logging import MessageHub
+    from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
+    records = MessageHub.get_current_instance().pop_info(NONFINITE_LOSS_INFO, None) or []
+    return sum(record['skipped'] for record in resolve_records(records))
+
+
 def reset_peak_memory(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)

@@ -1,0 +1,42 @@
+"""Helpers of the benchmark tool: the schedule's first learning rates."""
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+
+from vireid.registry import MODELS
+from vireid.utils import register_all_modules
+from vireid.utils.benchmark import start_schedule
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def built(config):
+    register_all_modules()
+    cfg = Config.fromfile(str(ROOT / config))
+    cfg.model.backbone.update(depth=18, base_channels=8, init_cfg=None, non_local=None)
+    cfg.model.head.in_channels = 64
+    if cfg.model.get('modality_classifier'):
+        cfg.model.modality_classifier.in_channels = 64
+    model = MODELS.build(cfg.model)
+    return cfg, build_optim_wrapper(model, cfg.optim_wrapper)
+
+
+def lrs(optim_wrapper):
+    return sorted({round(g['lr'], 12) for g in optim_wrapper.optimizer.param_groups})
+
+
+def test_one_optimizer_starts_at_the_warm_up_factor():
+    cfg, ow = built('configs/agw/agw_r50_sysu.py')
+    # SGD 0.1, backbone lr_mult 0.1; LinearLR from 0.1x
+    assert lrs(ow) == [0.01, 0.1]
+    start_schedule(ow, cfg.param_scheduler)
+    assert lrs(ow) == pytest.approx([0.001, 0.01])
+
+
+def test_each_optimizer_key_gets_its_own_schedule():
+    cfg, ow = built('configs/mclnet/mclnet_r50_sysu.py')
+    start_schedule(ow, cfg.param_scheduler)
+    assert lrs(ow['main']) == pytest.approx([0.001, 0.01])
+    assert lrs(ow['adversary']) == pytest.approx([0.01])
