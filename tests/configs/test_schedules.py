@@ -27,8 +27,8 @@ def lrs_per_epoch(scheduler_cfgs, epochs, base=0.1):
     lrs = []
     for _ in range(epochs):
         lrs.append(optimizer.param_groups[0]['lr'])
-        for scheduler in schedulers:
-            scheduler.step()
+        for each in schedulers:
+            each.step()
     return lrs
 
 

@@ -3,7 +3,6 @@ import copy
 
 import pytest
 import torch
-from mmengine.optim import OptimWrapperDict
 
 import vireid.models.backbones  # noqa: F401  (registers TwoStreamResNet)
 import vireid.models.data_preprocessors  # noqa: F401

@@ -3,7 +3,6 @@ generated SYSU-MM01-layout images (and a 2-process gloo DDP run)."""
 import copy
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
