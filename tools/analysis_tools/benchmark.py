@@ -92,9 +92,9 @@ def benchmark_train(cfg, args, device, peak):
     flops = bench.count_flops(lambda: model.train_step(batch, optim_wrapper)) / batch_size
     model.backbone.cuda_graph = graphs
     bench.reset_peak_memory(device)
-    bench.skipped_steps()
+    bench.skipped_updates()
     ms = bench.time_iterations(step, args.iters, args.warmup, device)
-    skipped = bench.skipped_steps()
+    skipped = bench.skipped_updates()
     if skipped:
         raise RuntimeError(
             f'{skipped} optimizer updates in {args.warmup + args.iters} benchmark steps were '

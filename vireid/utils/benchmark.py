@@ -6,8 +6,12 @@ from typing import Callable, Dict, List
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapperDict
 from torch.utils.flop_counter import FlopCounterMode
 
+from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
+from vireid.registry import PARAM_SCHEDULERS
 from vireid.structures import ReIDDataSample
 
 
@@ -124,8 +128,6 @@ def start_schedule(optim_wrapper, param_scheduler) -> None:
     iterations (FMCNet does), and timing skipped steps measures nothing.
     ``param_scheduler`` is a list (one optimizer) or a dict per optimizer key.
     """
-    from mmengine.optim import OptimWrapperDict
-    from vireid.registry import PARAM_SCHEDULERS
     if not param_scheduler:
         return
     if isinstance(optim_wrapper, OptimWrapperDict) and isinstance(param_scheduler, dict) \
@@ -142,10 +144,8 @@ def start_schedule(optim_wrapper, param_scheduler) -> None:
             PARAM_SCHEDULERS.build(cfg)
 
 
-def skipped_steps() -> int:
-    """Steps skipped for a non-finite loss since the last call (the models' records)."""
-    from mmengine.logging import MessageHub
-    from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
+def skipped_updates() -> int:
+    """Optimizer updates skipped for a non-finite loss since the last call (the models' records)."""
     records = MessageHub.get_current_instance().pop_info(NONFINITE_LOSS_INFO, None) or []
     return sum(record['skipped'] for record in resolve_records(records))
 

@@ -24,14 +24,6 @@ def logger_interval(runner) -> int:
     return DEFAULT_INTERVAL
 
 
-def is_sync_point(runner, batch_idx: int) -> bool:
-    """Whether the hooks read the step's tensors after this iteration: where the logger logs."""
-    hook = Hook()
-    return (hook.every_n_inner_iters(batch_idx, logger_interval(runner))
-            or hook.end_of_epoch(runner.train_dataloader, batch_idx)
-            or hook.is_last_train_iter(runner))
-
-
 class SyncPointHook(Hook):
     """Base of the hooks that defer their reads to the sync points.
 
@@ -44,9 +36,15 @@ class SyncPointHook(Hook):
     def __init__(self) -> None:
         self._pending: List[Tuple[int, Any]] = []
 
+    def is_sync_point(self, runner, batch_idx: int) -> bool:
+        """Whether to read back after this iteration: where the logger logs, and the last one."""
+        return (self.every_n_inner_iters(batch_idx, logger_interval(runner))
+                or self.end_of_epoch(runner.train_dataloader, batch_idx)
+                or self.is_last_train_iter(runner))
+
     def defer(self, runner, batch_idx: int, item: Any) -> None:
         self._pending.append((runner.iter + 1, item))
-        if is_sync_point(runner, batch_idx):
+        if self.is_sync_point(runner, batch_idx):
             self.flush(runner)
 
     def flush(self, runner) -> None:

@@ -68,7 +68,7 @@ def _drop_gradients_of_a_skipped_first_step(optimizer, args, kwargs) -> None:
             param.grad = None
 
 
-def _first_step_hook_installed(optimizer) -> None:
+def _install_first_step_hook(optimizer) -> None:
     if not getattr(optimizer, '_vireid_first_step_hook', False):
         optimizer.register_step_pre_hook(_drop_gradients_of_a_skipped_first_step)
         optimizer._vireid_first_step_hook = True
@@ -109,7 +109,7 @@ def guarded_update(optim_wrapper: OptimWrapper, total: torch.Tensor,
         all_reduce(finite, op='min')
     if skips_on_device(optim_wrapper):
         optimizer = optim_wrapper.optimizer
-        _first_step_hook_installed(optimizer)
+        _install_first_step_hook(optimizer)
         skipped = 1 - finite
         optimizer.found_inf = skipped
         try:
