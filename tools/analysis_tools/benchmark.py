@@ -37,7 +37,8 @@ def parse_args():
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--cuda-graph', action='store_true',
                         help='replay the backbone\'s training passes as CUDA graphs '
-                        '(model.backbone.cuda_graph=True)')
+                        '(model.backbone.cuda_graph=True), and the loss terms of models '
+                        'that can (model.graph_losses=True)')
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--test-batch-size', type=int, default=512)
     parser.add_argument('--no-yardstick', action='store_true')
@@ -87,10 +88,8 @@ def benchmark_train(cfg, args, device, peak):
         def step(_):
             model.train_step(batch, optim_wrapper)
 
-    # counted eagerly: a graph captured under the counter would count nothing
-    graphs, model.backbone.cuda_graph = getattr(model.backbone, 'cuda_graph', False), False
-    flops = bench.count_flops(lambda: model.train_step(batch, optim_wrapper)) / batch_size
-    model.backbone.cuda_graph = graphs
+    with bench.eager_passes(model):
+        flops = bench.count_flops(lambda: model.train_step(batch, optim_wrapper)) / batch_size
     bench.reset_peak_memory(device)
     bench.skipped_updates()
     ms = bench.time_iterations(step, args.iters, args.warmup, device)
@@ -137,12 +136,12 @@ def main():
     register_all_modules()
     DefaultScope.overwrite_default_scope('vireid')
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
+    if args.cuda_graph:
+        bench.use_cuda_graphs(cfg.model)
+    if args.cfg_options:  # after --cuda-graph: model.graph_losses=False turns one part off
         cfg.merge_from_dict(args.cfg_options)
     if args.amp:
         use_amp(cfg, 'bfloat16')
-    if args.cuda_graph:
-        cfg.model.backbone.cuda_graph = True
     args.img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
     device = torch.device(args.device)
     if device.type == 'cuda':

@@ -1,4 +1,6 @@
 """Measurements behind tools/analysis_tools/benchmark.py: step timing, FLOPs, matmul peak, a yardstick."""
+import contextlib
+import inspect
 import statistics
 import time
 from typing import Callable, Dict, List
@@ -11,7 +13,7 @@ from mmengine.optim import OptimWrapperDict
 from torch.utils.flop_counter import FlopCounterMode
 
 from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
-from vireid.registry import PARAM_SCHEDULERS
+from vireid.registry import MODELS, PARAM_SCHEDULERS
 from vireid.structures import ReIDDataSample
 
 
@@ -153,6 +155,28 @@ def skipped_updates() -> int:
 def reset_peak_memory(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
+
+
+def use_cuda_graphs(model_cfg) -> None:
+    """Replay the backbone's training passes, and the loss terms of models that can, as CUDA graphs."""
+    model_cfg.backbone.cuda_graph = True
+    if 'graph_losses' in inspect.signature(MODELS.get(model_cfg.type)).parameters:
+        model_cfg.graph_losses = True
+
+
+@contextlib.contextmanager
+def eager_passes(model: nn.Module):
+    """No CUDA graphs inside: a counter sees no kernel of a replay (nor of a capture)."""
+    owners = [(owner, name) for owner, name in ((model.backbone, 'cuda_graph'),
+                                                (model, 'graph_losses'))
+              if getattr(owner, name, False)]
+    for owner, name in owners:
+        setattr(owner, name, False)
+    try:
+        yield
+    finally:
+        for owner, name in owners:
+            setattr(owner, name, True)
 
 
 def set_channels_last(model: nn.Module) -> nn.Module:

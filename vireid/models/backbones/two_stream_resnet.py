@@ -151,7 +151,7 @@ class TwoStreamResNet(BaseModule):
             passes as CUDA graphs (captured on first use for each batch
             layout) instead of launching some 1,500 kernels one by one: the
             same arithmetic, without the host launch cost that otherwise
-            bounds a step (see :class:`~vireid.models.backbones.cuda_graphs.BackboneGraphs`).
+            bounds a step (see :mod:`vireid.models.cuda_graphs`).
         norm_cfg, with_cp, zero_init_residual: passed to mmpretrain's ResNet
             (``zero_init_residual`` only matters without a checkpoint).
         init_cfg: ``None`` (Kaiming init of a reference ResNet) or

@@ -7,6 +7,7 @@ from mmengine.optim import OptimWrapperDict
 from torch.func import functional_call
 
 from vireid.models.utils import unwrap
+from .loss_graphs import LossGraphs
 from .loss_guard import guarded_update
 
 
@@ -47,10 +48,24 @@ class AlternatingReIDModel(BaseModel):
     - ``main_loss(features: dict, data_samples) -> dict`` of ``loss_*`` terms.
 
     The features are computed once and shared by both steps.
+
+    Args:
+        graph_losses: in training on a GPU, replay both loss functions
+            (forward and backward) as CUDA graphs (:mod:`.loss_graphs`). Their
+            features must then be all tensors and carry everything the terms
+            need: a graphed loss is called with ``data_samples=None``.
+        **kwargs: ``BaseModel``'s.
     """
 
     main_key = 'main'
     adversary_key = 'adversary'
+    # children outside the loss terms: the graphs never differentiate them
+    not_in_losses = ('backbone', 'data_preprocessor')
+
+    def __init__(self, graph_losses: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.graph_losses = graph_losses
+        self._loss_graphs = LossGraphs()
 
     def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
         main, adversary = optim_wrapper[self.main_key], optim_wrapper[self.adversary_key]
@@ -61,12 +76,12 @@ class AlternatingReIDModel(BaseModel):
 
         detached = {k: v.detach() if torch.is_tensor(v) else v for k, v in features.items()}
         with adversary.optim_context(self):
-            adversary_losses = self.adversary_loss(detached, data_samples)
+            adversary_losses = self.loss_terms(self.adversary_loss, detached, data_samples)
         adversary_total, adversary_log = self.parse_losses(adversary_losses)
         guarded_update(adversary, adversary_total, adversary_log, self.adversary_key)
 
         with main.optim_context(self):
-            main_losses = self.main_loss(features, data_samples)
+            main_losses = self.loss_terms(self.main_loss, features, data_samples)
         main_total, log_vars = self.parse_losses(main_losses)
         guarded_update(main, main_total, log_vars, self.main_key)
 
@@ -74,6 +89,17 @@ class AlternatingReIDModel(BaseModel):
         adversary_log['loss_adversary'] = adversary_log.pop('loss')
         log_vars.update(adversary_log)
         return log_vars
+
+    def loss_terms(self, loss_fn, features: dict, data_samples: Sequence) -> dict:
+        """``loss_fn(features, data_samples)``, replayed as a CUDA graph where ``graph_losses`` allows."""
+        on_gpu = any(torch.is_tensor(v) and v.is_cuda for v in features.values())
+        if self.graph_losses and self.training and torch.is_grad_enabled() and on_gpu:
+            return self._loss_graphs(loss_fn, features, data_samples, self, self._loss_surface)
+        return loss_fn(features, data_samples)
+
+    def _loss_surface(self) -> torch.nn.Module:
+        return torch.nn.ModuleList(module for name, module in self.named_children()
+                                   if name not in self.not_in_losses)
 
     def forward_train(self, inputs, data_samples) -> dict:
         raise NotImplementedError

@@ -57,6 +57,10 @@ class FMCNet(AlternatingReIDModel):
             (Cat(F_sh, F_sp, F'_sp): Table 2's 'Base+SFD+FMC'); each sample
             uses its own modality's path.
         flip_test: average the features of the image and its mirror image.
+        graph_losses: in training on a GPU, replay the loss terms of both
+            steps (forward and backward) as CUDA graphs: the same arithmetic
+            without launching some 800 small kernels from the host
+            (:mod:`~vireid.models.reid.loss_graphs`).
 
     Training: :meth:`train_step` (from :class:`AlternatingReIDModel`) computes
     the features once, updates the discriminators (optimizer key
@@ -82,13 +86,15 @@ class FMCNet(AlternatingReIDModel):
                  ic_detach_classifier: bool = False,
                  test_feature: str = 'fused',
                  flip_test: bool = False,
+                 graph_losses: bool = False,
                  data_preprocessor: Optional[Union[dict, torch.nn.Module]] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ReIDDataPreprocessor')
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(graph_losses=graph_losses, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         if with_fmc and not with_sfd:
             raise ValueError('FMCNet: with_fmc=True needs with_sfd=True (the generators '
                              'translate into the specific feature spaces)')
@@ -285,7 +291,7 @@ class FMCNet(AlternatingReIDModel):
         data = self.data_preprocessor(data, True)
         with main.optim_context(self):
             features = self.forward_train(data['inputs'], data['data_samples'])
-            losses = self.main_loss(features, data['data_samples'])
+            losses = self.loss_terms(self.main_loss, features, data['data_samples'])
         total, log_vars = self.parse_losses(losses)
         guarded_update(main, total, log_vars)
         return log_vars

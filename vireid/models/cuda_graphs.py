@@ -1,0 +1,140 @@
+"""CUDA-graph replay of training passes: what the backbone and the loss graphs share.
+
+A training step of these models launches thousands of small kernels; at 64
+images of 288x144 the host takes longer to launch them one by one than the
+GPU takes to run them. A CUDA graph launches a recorded sequence at once,
+forward and backward (``torch.cuda.make_graphed_callables``). The graphs
+run the same kernels on the same weights (updated in place by the
+optimizer), so training is unchanged; what is fixed per graph is the input
+layout: shapes, memory layouts, dtypes, the autocast dtype, and for the
+backbone which samples are visible and which infrared.
+"""
+import inspect
+import warnings
+from typing import Callable, Dict, Hashable, Optional
+
+import torch
+import torch.nn as nn
+
+# set by the capture-safe DDP wrappers (vireid.models.wrappers) on the modules they wrap
+CAPTURE_SAFE_UNDER_DDP = '_capture_safe_under_ddp'
+
+
+def mark_capture_safe(module: nn.Module) -> None:
+    """Let ``module`` and its submodules capture graphs in a distributed run."""
+    for submodule in module.modules():
+        setattr(submodule, CAPTURE_SAFE_UNDER_DDP, True)
+
+
+def autocast_dtype() -> Optional[torch.dtype]:
+    """The CUDA autocast dtype in effect, or ``None`` outside autocast."""
+    if not torch.is_autocast_enabled('cuda'):
+        return None
+    return torch.get_autocast_dtype('cuda')
+
+
+def tensor_layout(tensor: torch.Tensor) -> tuple:
+    """What a captured graph fixes about one of its inputs."""
+    return (tuple(tensor.shape), tensor.stride(), tensor.dtype, tensor.device,
+            tensor.requires_grad)
+
+
+class _ThreadLocalGraph(torch.cuda.graph):
+    """``torch.cuda.graph`` capturing in 'thread_local' error mode."""
+
+    def __init__(self, cuda_graph, pool=None, stream=None, **kwargs):
+        kwargs['capture_error_mode'] = 'thread_local'
+        super().__init__(cuda_graph, pool=pool, stream=stream, **kwargs)
+
+
+def make_graphed_thread_local(module: nn.Module, sample_args: tuple) -> Callable:
+    """``torch.cuda.make_graphed_callables`` capturing in 'thread_local' error mode.
+
+    The dataloader's pin-memory thread (and NCCL's watchdog) keep making
+    CUDA calls while this thread captures; in the default 'global' mode any
+    of them invalidates the capture. Before torch 2.12 the function has no
+    ``capture_error_mode`` argument: its ``torch.cuda.graph`` is swapped for
+    the duration of the call.
+    """
+    make = torch.cuda.make_graphed_callables
+    if 'capture_error_mode' in inspect.signature(make).parameters:
+        return make(module, sample_args, allow_unused_input=True,
+                    capture_error_mode='thread_local')
+    original, torch.cuda.graph = torch.cuda.graph, _ThreadLocalGraph
+    try:
+        return make(module, sample_args, allow_unused_input=True)
+    finally:
+        torch.cuda.graph = original
+
+
+def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
+    """Capture ``module`` on ``sample_args``; its buffers end as they were.
+
+    Capture runs three warm-up passes, which would otherwise count three
+    extra batches into BN running statistics (or a loss's memory).
+    """
+    if torch.is_autocast_enabled('cuda') and torch.is_autocast_cache_enabled():
+        raise RuntimeError('cuda_graph=True needs autocast with cache_enabled=False '
+                           '(AutocastOptimWrapper, what --amp uses, sets it)')
+    saved = [buffer.detach().clone() for buffer in module.buffers()]
+    try:
+        # an input or parameter this layout leaves unused gets no gradient
+        return make_graphed_thread_local(module, sample_args)
+    finally:
+        with torch.no_grad():
+            for buffer, value in zip(module.buffers(), saved):
+                buffer.copy_(value)
+
+
+class GraphCache:
+    """Captured graphs of one computation, one per input layout.
+
+    ``lookup(key, capture, owner)`` returns the graph of ``key``, calling
+    ``capture()`` the first time the key is seen. Each graph holds its own
+    activation memory: beyond ``max_graphs`` keys it returns ``None`` (run
+    eagerly) and warns once. So it does in a distributed run, unless the
+    ``owner`` module was wrapped by a capture-safe DDP wrapper
+    (:mod:`vireid.models.wrappers`): the gradient accumulators a plain DDP
+    wrapper keeps belong to the default stream, which no capture can use.
+
+    Graphs belong to the module that captured them: a copy of the module
+    (an EMA model, a pickled one) starts with none and captures its own.
+    """
+
+    def __init__(self, max_graphs: int = 4):
+        self.max_graphs = max_graphs
+        self._graphs: Dict[Hashable, object] = {}
+        self._warned = False
+
+    def __len__(self) -> int:
+        return len(self._graphs)
+
+    def __deepcopy__(self, memo):
+        return type(self)(self.max_graphs)
+
+    def __getstate__(self):
+        return dict(max_graphs=self.max_graphs, _graphs={}, _warned=False)
+
+    def lookup(self, key: Hashable, capture: Callable[[], object], owner: nn.Module,
+               name: str):
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        if distributed and not getattr(owner, CAPTURE_SAFE_UNDER_DDP, False):
+            self._warn(f'{name}: CUDA graphs are ignored in a distributed run under this '
+                       'DDP wrapper; it runs eagerly. Capture-safe wrappers: '
+                       'CaptureSafe(Separate)DistributedDataParallel')
+            return None
+        graph = self._graphs.get(key)
+        if graph is not None:
+            return graph
+        if len(self._graphs) >= self.max_graphs:
+            self._warn(f'{name}: more than {self.max_graphs} input layouts (modality '
+                       'order, shape); new layouts run without CUDA graphs. A sampler '
+                       'with a fixed layout per batch avoids this.')
+            return None
+        graph = self._graphs[key] = capture()
+        return graph
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            warnings.warn(message)
+            self._warned = True
