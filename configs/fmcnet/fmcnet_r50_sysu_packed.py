@@ -9,10 +9,15 @@ _base_ = [
 model = dict(
     num_classes=395,
     # the fast path on a GPU: channels-last bf16 convolutions (with --amp)
-    # and the backbone's passes replayed as CUDA graphs (one GPU)
+    # and the passes of the backbone and of the loss terms replayed as CUDA
+    # graphs
     data_preprocessor=dict(
         batch_augments={{_base_.fmcnet_batch_augments}}, channels_last=True),
-    backbone=dict(cuda_graph=True))
+    backbone=dict(cuda_graph=True),
+    graph_losses=True)
 
 train_dataloader = dict(
     batch_size=64, sampler=dict(num_ids=4, num_instances=8))
+
+# the same DDP, built so that the graphs can be captured under it
+model_wrapper_cfg = dict(type='CaptureSafeSeparateDistributedDataParallel')

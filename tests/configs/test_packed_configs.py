@@ -23,6 +23,14 @@ REPLACES = {
     'RandomErasing': ('BatchRandomErasing', dict(erase_prob='erase_prob',
                                                  fill_color='fill_color')),
 }
+# MMEngine's DDP wrappers -> the same, built so that CUDA graphs can be captured under them
+CAPTURE_SAFE = {
+    'MMDistributedDataParallel': 'CaptureSafeDistributedDataParallel',
+    'MMSeparateDistributedDataParallel': 'CaptureSafeSeparateDistributedDataParallel',
+}
+# what the Runner wraps a model in when the config names no wrapper
+RUNNER_DEFAULT_WRAPPER = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                              find_unused_parameters=False)
 
 
 @pytest.mark.parametrize('name', PAIRS)
@@ -39,6 +47,11 @@ def test_packed_config_differs_from_its_plain_config_only_in_the_data_path(name)
     # the speed options, which change no arithmetic
     if packed['model']['data_preprocessor'].pop('channels_last', False):
         assert packed['model']['backbone'].pop('cuda_graph') is True
+        packed['model'].pop('graph_losses', None)
+        wrapper = dict(packed.pop('model_wrapper_cfg'))
+        plain_wrapper = dict(plain.pop('model_wrapper_cfg', RUNNER_DEFAULT_WRAPPER))
+        assert wrapper.pop('type') == CAPTURE_SAFE[plain_wrapper.pop('type')]
+        assert wrapper == plain_wrapper
     assert packed['model'] == plain['model']
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         a, b = dict(plain[key]), dict(packed[key])
@@ -51,6 +64,18 @@ def test_packed_config_differs_from_its_plain_config_only_in_the_data_path(name)
         if key not in ('model', 'train_dataloader', 'val_dataloader', 'test_dataloader',
                        'packed_pipeline', 'batch_augments'):
             assert plain.get(key) == packed.get(key), key
+
+
+@pytest.mark.parametrize('name', PAIRS)
+def test_the_runner_finds_the_ddp_wrapper_of_a_packed_config(name):
+    from mmengine.registry import MODEL_WRAPPERS
+
+    import vireid.models  # noqa: F401  (what building the model imports first)
+    wrapper = Config.fromfile(REPO / 'configs' / f'{name}_packed.py').get(
+        'model_wrapper_cfg', RUNNER_DEFAULT_WRAPPER)
+    # Runner.wrap_model looks the type up in MMEngine's root registry, outside
+    # the default scope, and takes issubclass() of what it finds
+    assert isinstance(MODEL_WRAPPERS.get(wrapper['type']), type), wrapper['type']
 
 
 @pytest.mark.slow

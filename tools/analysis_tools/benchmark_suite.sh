@@ -30,8 +30,11 @@ run mclnet_bf16_cl configs/mclnet/mclnet_r50_sysu.py $FAST --no-yardstick
 run mclnet_bf16_cl_graph configs/mclnet/mclnet_r50_sysu.py $FAST --cuda-graph --no-yardstick
 # FMCNet diverges on a fixed random batch even at its warm-up rates (the tool refuses to time
 # skipped steps): lower rates change no cost
+FMCNET_LR="optim_wrapper.main.optimizer.lr=0.001 optim_wrapper.adversary.optimizer.lr=0.00002"
 run fmcnet_bf16_cl_graph configs/fmcnet/fmcnet_r50_sysu.py $FAST --cuda-graph --no-yardstick \
-    --cfg-options optim_wrapper.main.optimizer.lr=0.001 optim_wrapper.adversary.optimizer.lr=0.00002
+    --cfg-options $FMCNET_LR
+run fmcnet_bf16_cl_graph_backbone configs/fmcnet/fmcnet_r50_sysu.py $FAST --cuda-graph \
+    --no-yardstick --cfg-options $FMCNET_LR model.graph_losses=False
 run agw_test_bf16 configs/agw/agw_r50_sysu.py --task test $FAST --test-batch-size 512
 
 wait $GEN
@@ -47,9 +50,9 @@ run agw_disk_packed configs/agw/agw_r50_sysu_packed.py $FAST --cuda-graph --data
     --no-yardstick --warmup 20 --cfg-options $DISK_OPTS
 
 if [ "$NGPU" -ge 2 ]; then
-    # iterations/s of real training through the Runner on 1 and 2 GPUs (64 images per GPU)
-    # (CUDA graphs are off under DDP: both sides run eagerly)
-    TRAIN_OPTS="model.backbone.init_cfg=None model.backbone.cuda_graph=False
+    # iterations/s of real training through the Runner on 1 and 2 GPUs (64 images per GPU),
+    # CUDA graphs on both (the packed configs' capture-safe DDP wrapper)
+    TRAIN_OPTS="model.backbone.init_cfg=None
         train_dataloader.dataset.data_root=$ROOT val_dataloader.dataset.data_root=$ROOT
         train_dataloader.num_workers=7 train_cfg.max_epochs=3 default_hooks.logger.interval=10
         default_hooks.checkpoint.interval=100"
