@@ -135,3 +135,17 @@ def test_dataset_configs_follow_the_paper_schedule(name, num_classes, dataset):
     assert 'RandomFlip' in transforms and 'RandomErasing' in transforms
     assert 'RandomCrop' not in transforms  # Sec. 4.1: flips and erasing only
     assert cfg.model.backbone.init_cfg.checkpoint == 'torchvision://resnet50'
+
+
+@pytest.mark.parametrize('name', ['fmcnet_r50_sysu.py', 'fmcnet_r50_regdb.py',
+                                  'fmcnet_r50_llcm.py', 'fmcnet_r18_synthetic.py'])
+def test_the_fusion_weights_train_at_a_hundredth_of_the_rate_without_decay(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    model, wrappers = _build(cfg)
+    main = cfg.optim_wrapper.main.optimizer
+    groups = [g for g in wrappers['main'].optimizer.param_groups
+              if any(p is model.fusion.fusion_weights for p in g['params'])]
+    # a key that matched no parameter name would leave them in a default group
+    assert len(groups) == 1 and len(groups[0]['params']) == 1
+    assert groups[0]['lr'] == pytest.approx(main.lr * 0.01)
+    assert groups[0]['weight_decay'] == 0

@@ -28,13 +28,9 @@ run agw_bf16_cl_graph configs/agw/agw_r50_sysu.py $FAST --cuda-graph --no-yardst
 run agw_fp32_graph configs/agw/agw_r50_sysu.py --channels-last --cuda-graph --no-yardstick
 run mclnet_bf16_cl configs/mclnet/mclnet_r50_sysu.py $FAST --no-yardstick
 run mclnet_bf16_cl_graph configs/mclnet/mclnet_r50_sysu.py $FAST --cuda-graph --no-yardstick
-# FMCNet diverges on a fixed random batch even at its warm-up rates (the tool refuses to time
-# skipped steps): lower rates change no cost
-FMCNET_LR="optim_wrapper.main.optimizer.lr=0.001 optim_wrapper.adversary.optimizer.lr=0.00002"
-run fmcnet_bf16_cl_graph configs/fmcnet/fmcnet_r50_sysu.py $FAST --cuda-graph --no-yardstick \
-    --cfg-options $FMCNET_LR
+run fmcnet_bf16_cl_graph configs/fmcnet/fmcnet_r50_sysu.py $FAST --cuda-graph --no-yardstick
 run fmcnet_bf16_cl_graph_backbone configs/fmcnet/fmcnet_r50_sysu.py $FAST --cuda-graph \
-    --no-yardstick --cfg-options $FMCNET_LR model.graph_losses=False
+    --no-yardstick --cfg-options model.graph_losses=False
 run agw_test_bf16 configs/agw/agw_r50_sysu.py --task test $FAST --test-batch-size 512
 
 wait $GEN

@@ -64,6 +64,9 @@ model = dict(
     loss_weights=dict(
         id_sh=1.0, id_sp=1.0, gan=1.0, fc=1.0, ic=1.0, fid=1.0, adversary=1.0),
     ic_detach_classifier=False,
+    # L_FC as the mean absolute difference; 'sum' (the l1 norm as written)
+    # makes it 2048x the other terms and the step diverges
+    fc_reduction='mean',
     test_feature='fused',
     flip_test=False)
 
@@ -74,12 +77,22 @@ model_wrapper_cfg = dict(
     broadcast_buffers=False,
     find_unused_parameters=False)
 
-# 'main' is the schedule's optimizer unchanged (SGD, lr 0.1, backbone x0.1);
-# the discriminators use the usual GAN setting (Adam 2e-4, beta1 0.5).
+# 'main' is the schedule's optimizer (SGD, lr 0.1, backbone x0.1) with the
+# fusion weights (eq. 15) at x0.01 and without weight decay: each of these
+# scalars multiplies a whole 2048-d feature, so its gradient sums over every
+# channel and sample, and at the full rate the weights (and then the step)
+# diverge within a few iterations (configs/fmcnet/README.md). The
+# discriminators use the usual GAN setting (Adam 2e-4, beta1 0.5).
 optim_wrapper = dict(
     _delete_=True,
     constructor='MultiOptimWrapperConstructor',
-    main={{_base_.optim_wrapper}},
+    main=dict(
+        type={{_base_.optim_wrapper.type}},
+        constructor={{_base_.optim_wrapper.constructor}},
+        optimizer={{_base_.optim_wrapper.optimizer}},
+        paramwise_cfg=dict(custom_keys={
+            'backbone': {{_base_.optim_wrapper.paramwise_cfg.custom_keys.backbone}},
+            'fusion_weights': dict(lr_mult=0.01, decay_mult=0.0)})),
     adversary=dict(
         type='OptimWrapper',
         optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999), fused=True),

@@ -146,13 +146,26 @@ def test_feature_consistency_loss_eq13_l1_to_detached_center():
     generated = T([[1., 2.], [0., 0.]], requires_grad=True)
     centers = T([[0., 0.], [1., -1.]], requires_grad=True)
     # |1-0| + |2-0| = 3 and |0-1| + |0+1| = 2 -> mean 2.5
-    value = feature_consistency_loss(generated, centers)
+    value = feature_consistency_loss(generated, centers, reduction='sum')
     assert value.item() == pytest.approx(2.5)
     value.backward()
     assert centers.grad is None  # the real center is a fixed target
     assert torch.allclose(generated.grad, T([[0.5, 0.5], [-0.5, 0.5]]))
     # only the second sample: 2
-    assert feature_consistency_loss(generated, centers, T([0., 1.])).item() == pytest.approx(2.)
+    assert feature_consistency_loss(generated, centers, T([0., 1.]),
+                                    reduction='sum').item() == pytest.approx(2.)
+
+
+def test_feature_consistency_loss_mean_reduction_averages_the_channels():
+    generated = T([[1., 2.], [0., 0.]], requires_grad=True)
+    centers = T([[0., 0.], [1., -1.]])
+    # per sample (1 + 2) / 2 = 1.5 and (1 + 1) / 2 = 1 -> mean 1.25
+    value = feature_consistency_loss(generated, centers)
+    assert value.item() == pytest.approx(1.25)
+    value.backward()
+    assert torch.allclose(generated.grad, T([[0.25, 0.25], [-0.25, 0.25]]))
+    with pytest.raises(ValueError, match="reduction must be one of .* got 'max'"):
+        feature_consistency_loss(generated, centers, reduction='max')
 
 
 def test_identity_consistency_loss_eq14():

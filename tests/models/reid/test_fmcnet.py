@@ -226,6 +226,7 @@ def test_base_model_without_fmc_trains_with_one_optimizer():
     (dict(with_fmc=False, sff=None), "test_feature='fused'"),
     (dict(with_sfd=False), 'needs with_sfd'),
     (dict(loss_weights=dict(gan=1.0, typo=2.0)), 'typo'),
+    (dict(fc_reduction='l2'), "fc_reduction must be one of .* got 'l2'"),
     (dict(with_sfd=False, with_fmc=False, sff=None, test_feature='shared'), 'specific_tail'),
 ])
 def test_inconsistent_settings_are_rejected(overrides, match):
@@ -246,7 +247,7 @@ def test_frozen_classifier_option_keeps_ic_off_the_specific_classifiers():
 
 
 def test_fmc_loss_pairs_visible_generated_features_with_infrared_centers():
-    model = build()
+    model = build(fc_reduction='sum')
     feats, samples = features(model)
     feats = dict(feats)
     labels, modality = feats['labels'], feats['modality']
@@ -263,3 +264,6 @@ def test_fmc_loss_pairs_visible_generated_features_with_infrared_centers():
     loss_fc = model._fmc_generator_losses(feats)['loss_fc']
     # V->I term: mean over the 4 visible samples = 2 / 4; I->V term: 0
     assert loss_fc.item() == pytest.approx(0.5)
+    model.fc_reduction = 'mean'  # each distance averaged over the channels
+    loss_fc = model._fmc_generator_losses(feats)['loss_fc']
+    assert loss_fc.item() == pytest.approx(0.5 / FEAT_DIM)

@@ -151,20 +151,29 @@ def generator_adversarial_loss(fake_logits: torch.Tensor,
     return _weighted_mean(fake, weight)
 
 
+FC_REDUCTIONS = ('mean', 'sum')
+
+
 def feature_consistency_loss(generated: torch.Tensor,
                              target_centers: torch.Tensor,
-                             weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+                             weight: Optional[torch.Tensor] = None,
+                             reduction: str = 'mean') -> torch.Tensor:
     """Eq. 13, L_FC: ``1/PK sum_{p,k} ||F'^{k,p} - C^p||_1``.
 
     ``generated`` ``[N, D]`` are the generated features F' (the paper's F in
     eq. 13 is the generated one: the real features do not depend on G);
     ``target_centers`` ``[N, D]`` holds, per sample, the real specific center
     of its identity in the target modality; it is detached here.
+    ``reduction`` over the D channels: ``'sum'`` is the l1 norm as written,
+    ``'mean'`` the mean absolute difference (``nn.L1Loss``), 1/D of it.
     """
     if generated.shape != target_centers.shape:
         raise ValueError(f'generated {tuple(generated.shape)} and target centers '
                          f'{tuple(target_centers.shape)} must have the same shape')
-    l1 = (generated.float() - target_centers.detach().float()).abs().sum(1)
+    if reduction not in FC_REDUCTIONS:
+        raise ValueError(f'reduction must be one of {FC_REDUCTIONS}, got {reduction!r}')
+    diff = (generated.float() - target_centers.detach().float()).abs()
+    l1 = diff.sum(1) if reduction == 'sum' else diff.mean(1)
     return _weighted_mean(l1, weight)
 
 

@@ -10,8 +10,8 @@ from vireid.models.utils import follow_preprocessor_memory_format, unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
 from vireid.models.losses.centers import modality_centers
-from vireid.models.losses.fmcnet_losses import (discriminator_accuracy, discriminator_loss,
-                                                feature_consistency_loss,
+from vireid.models.losses.fmcnet_losses import (FC_REDUCTIONS, discriminator_accuracy,
+                                                discriminator_loss, feature_consistency_loss,
                                                 generator_adversarial_loss,
                                                 identity_consistency_loss,
                                                 per_modality_cross_entropy)
@@ -52,6 +52,10 @@ class FMCNet(AlternatingReIDModel):
             DDP requires) but removes its effect.
         ic_detach_classifier: L_IC trains only the generator side, not
             P_sp (off: the paper does not stop that gradient).
+        fc_reduction: L_FC (eq. 13) over the channels: ``'mean'`` (mean
+            absolute difference, as ``nn.L1Loss``) or ``'sum'`` (the l1 norm
+            as written: 2048 times larger, the step diverges within a few
+            iterations; see the FMCNet README).
         test_feature: ``'fused'`` (F_fp, the paper's), ``'shared'`` (F_sh),
             ``'specific'`` (F_sp), ``'generated'`` (F'_sp) or ``'concat'``
             (Cat(F_sh, F_sp, F'_sp): Table 2's 'Base+SFD+FMC'); each sample
@@ -84,6 +88,7 @@ class FMCNet(AlternatingReIDModel):
                  mc_loss: dict = dict(type='CrossModalityCenterLoss'),
                  loss_weights: Optional[Dict[str, float]] = None,
                  ic_detach_classifier: bool = False,
+                 fc_reduction: str = 'mean',
                  test_feature: str = 'fused',
                  flip_test: bool = False,
                  graph_losses: bool = False,
@@ -110,6 +115,10 @@ class FMCNet(AlternatingReIDModel):
         self.num_classes = num_classes
         self.with_sfd, self.with_fmc, self.with_sff = with_sfd, with_fmc, sff is not None
         self.ic_detach_classifier = ic_detach_classifier
+        if fc_reduction not in FC_REDUCTIONS:
+            raise ValueError(f'FMCNet fc_reduction must be one of {FC_REDUCTIONS}, '
+                             f'got {fc_reduction!r}')
+        self.fc_reduction = fc_reduction
         self.flip_test = flip_test
         self._check_test_feature(test_feature)
         self.test_feature = test_feature
@@ -273,8 +282,8 @@ class FMCNet(AlternatingReIDModel):
         target = torch.where(is_ir.bool().unsqueeze(1), centers_v[labels], centers_i[labels])
         has_v2i = is_vis * present_i[labels].float()
         has_i2v = is_ir * present_v[labels].float()
-        loss_fc = (feature_consistency_loss(generated, target, has_v2i) +
-                   feature_consistency_loss(generated, target, has_i2v))
+        loss_fc = (feature_consistency_loss(generated, target, has_v2i, self.fc_reduction) +
+                   feature_consistency_loss(generated, target, has_i2v, self.fc_reduction))
 
         logits = features['logits_generated']
         loss_ic = (identity_consistency_loss(logits, labels, is_vis) +
