@@ -8,7 +8,7 @@ import torch
 import torch.distributed as dist
 from mmengine.model import MMSeparateDistributedDataParallel
 
-from vireid.models.cuda_graphs import GraphCache
+from vireid.models.cuda_graphs import EAGER, GraphCache
 from vireid.models.wrappers import CaptureSafeSeparateDistributedDataParallel
 
 sys.path.insert(0, str(Path(__file__).parent / 'reid'))
@@ -55,6 +55,6 @@ def test_graphed_ddp_steps_match_eager_steps_of_the_bare_model(process_group):
     finally:
         torch.backends.cudnn.deterministic = False
     assert len(graphed.backbone.module._graphs) == 1  # the wrapper replaced the child
-    assert [graph == 'eager' for graph in graphed._loss_graphs._graphs.values()] == [True, False]
+    assert [graph is EAGER for graph in graphed._loss_graphs._graphs.values()] == [True, False]
     # one process: the all-reduce averages one gradient, so DDP changes nothing
     torch.testing.assert_close(logs_graphed, logs_eager, rtol=1e-4, atol=1e-5)

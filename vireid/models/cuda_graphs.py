@@ -18,6 +18,8 @@ import torch.nn as nn
 
 # set by the capture-safe DDP wrappers (vireid.models.wrappers) on the modules they wrap
 CAPTURE_SAFE_UNDER_DDP = '_capture_safe_under_ddp'
+# what a capture returns for a computation that must run eagerly (GraphCache keeps it)
+EAGER = 'eager'
 
 
 def mark_capture_safe(module: nn.Module) -> None:
@@ -74,7 +76,7 @@ def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
     extra batches into BN running statistics (or a loss's memory).
     """
     if torch.is_autocast_enabled('cuda') and torch.is_autocast_cache_enabled():
-        raise RuntimeError('cuda_graph=True needs autocast with cache_enabled=False '
+        raise RuntimeError('CUDA graphs need autocast with cache_enabled=False '
                            '(AutocastOptimWrapper, what --amp uses, sets it)')
     saved = [buffer.detach().clone() for buffer in module.buffers()]
     try:
@@ -89,10 +91,11 @@ def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
 class GraphCache:
     """Captured graphs of one computation, one per input layout.
 
-    ``lookup(key, capture, owner)`` returns the graph of ``key``, calling
-    ``capture()`` the first time the key is seen. Each graph holds its own
-    activation memory: beyond ``max_graphs`` keys it returns ``None`` (run
-    eagerly) and warns once. So it does in a distributed run, unless the
+    ``lookup(key, capture, owner, name)`` returns the graph of ``key``,
+    calling ``capture()`` the first time the key is seen; ``None`` means run
+    eagerly (also for keys whose capture returned :data:`EAGER`). Each graph
+    holds its own activation memory: beyond ``max_graphs`` graphs it returns
+    ``None`` and warns once. So it does in a distributed run, unless the
     ``owner`` module was wrapped by a capture-safe DDP wrapper
     (:mod:`vireid.models.wrappers`): the gradient accumulators a plain DDP
     wrapper keeps belong to the default stream, which no capture can use.
@@ -104,37 +107,63 @@ class GraphCache:
     def __init__(self, max_graphs: int = 4):
         self.max_graphs = max_graphs
         self._graphs: Dict[Hashable, object] = {}
-        self._warned = False
+        self._warned = set()
 
     def __len__(self) -> int:
         return len(self._graphs)
+
+    @property
+    def num_graphs(self) -> int:
+        """Captured graphs (keys that run eagerly not counted)."""
+        return sum(graph is not EAGER for graph in self._graphs.values())
 
     def __deepcopy__(self, memo):
         return type(self)(self.max_graphs)
 
     def __getstate__(self):
-        return dict(max_graphs=self.max_graphs, _graphs={}, _warned=False)
+        return dict(max_graphs=self.max_graphs, _graphs={}, _warned=set())
 
     def lookup(self, key: Hashable, capture: Callable[[], object], owner: nn.Module,
                name: str):
         distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
         if distributed and not getattr(owner, CAPTURE_SAFE_UNDER_DDP, False):
-            self._warn(f'{name}: CUDA graphs are ignored in a distributed run under this '
+            self._warn('ddp', f'{name}: CUDA graphs are ignored in a distributed run under this '
                        'DDP wrapper; it runs eagerly. Capture-safe wrappers: '
                        'CaptureSafe(Separate)DistributedDataParallel')
             return None
-        graph = self._graphs.get(key)
-        if graph is not None:
-            return graph
-        if len(self._graphs) >= self.max_graphs:
-            self._warn(f'{name}: more than {self.max_graphs} input layouts (modality '
+        if key in self._graphs:
+            graph = self._graphs[key]
+            return None if graph is EAGER else graph
+        if self.num_graphs >= self.max_graphs:
+            self._warn('layouts', f'{name}: more than {self.max_graphs} input layouts (modality '
                        'order, shape); new layouts run without CUDA graphs. A sampler '
                        'with a fixed layout per batch avoids this.')
             return None
         graph = self._graphs[key] = capture()
-        return graph
+        return None if graph is EAGER else graph
 
-    def _warn(self, message: str) -> None:
-        if not self._warned:
+    def _warn(self, kind: str, message: str) -> None:
+        """Warn once per kind of message."""
+        if kind not in self._warned:
             warnings.warn(message)
-            self._warned = True
+            self._warned.add(kind)
+
+
+def refuse_accumulation(model: nn.Module, optim_wrappers) -> None:
+    """Raise if ``model`` replays CUDA graphs and any optim wrapper accumulates gradients.
+
+    A graphed backward pass hands back gradients that live in the graph's
+    memory; autograd adopts the first one as ``.grad`` and the next replay
+    overwrites it, so an accumulated gradient would count the last
+    micro-batch twice.
+    """
+    backbone = getattr(model, 'backbone', None)
+    backbone = getattr(backbone, 'module', backbone)  # a DDP-wrapped child
+    if not (getattr(backbone, 'cuda_graph', False) or getattr(model, 'graph_losses', False)):
+        return
+    for wrapper in optim_wrappers:
+        counts = getattr(wrapper, '_accumulative_counts', 1)
+        if counts > 1:
+            raise ValueError(f'{type(model).__name__}: CUDA graphs (backbone.cuda_graph / '
+                             f'graph_losses) cannot accumulate gradients (accumulative_counts='
+                             f'{counts}); turn the graphs off or accumulate nothing')

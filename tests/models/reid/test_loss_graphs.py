@@ -6,7 +6,12 @@ import torch
 import torch.nn as nn
 
 from vireid.models.reid.loss_graphs import LossGraphs, _FeatureLoss
+from vireid.structures import ReIDDataSample
 from test_fmcnet import batch, build  # same directory: pytest puts it on the path
+
+# per step, the identities of batch()'s two label slots: new labels (and new
+# images) every step, the same modality layout
+RELABEL = [(0, 2), (2, 0), (1, 2), (2, 1)]
 
 
 def sgd(model, lr=0.05):
@@ -17,15 +22,24 @@ def sgd(model, lr=0.05):
                        modules=['discriminator_v2i', 'discriminator_i2v'])))(model)
 
 
-def train(model, steps, device):
-    """Logged terms of ``steps`` training steps on the same batch."""
-    model = model.to(device).train()
-    optim_wrapper = sgd(model)
+def step_batch(step, size=None):
     inputs, samples = batch()
-    data = dict(inputs=inputs.to(device), data_samples=samples)
+    first, second = RELABEL[step % len(RELABEL)]
+    samples = [ReIDDataSample(metainfo=dict(gt_label=first if s.gt_label == 0 else second,
+                                            modality=s.modality)) for s in samples]
+    inputs = torch.rand(inputs.shape, generator=torch.Generator().manual_seed(step)) * 255
+    return inputs[:size], samples[:size]
+
+
+def train(model, steps, device, size=None, optim_wrapper=None):
+    """Logged terms of ``steps`` training steps, each on new images and labels."""
+    model = model.to(device).train()
+    optim_wrapper = optim_wrapper or sgd(model)
     logs = []
-    for _ in range(steps):
-        log_vars = model.train_step(data, optim_wrapper)
+    for step in range(steps):
+        inputs, samples = step_batch(step, size)
+        log_vars = model.train_step(dict(inputs=inputs.to(device), data_samples=samples),
+                                    optim_wrapper)
         logs.append(torch.stack([log_vars[k].detach().float() for k in sorted(log_vars)]))
     return torch.stack(logs), model
 
@@ -44,7 +58,7 @@ def test_features_must_all_be_tensors():
     graphs = LossGraphs()
     features = dict(labels=torch.zeros(2, dtype=torch.long), names=['a', 'b'])
     with pytest.raises(TypeError, match=r"\['names'\] are not tensors"):
-        graphs(lambda f, s: {}, features, None, nn.Module(), nn.Module)
+        graphs(lambda f, s: {}, features, None, nn.Module())
 
 
 def test_a_graphed_loss_that_reads_the_data_samples_is_refused():
@@ -54,6 +68,15 @@ def test_a_graphed_loss_that_reads_the_data_samples_is_refused():
     module = _FeatureLoss(per_sample_weights, nn.Module())
     with pytest.raises(RuntimeError, match='per_sample_weights reads data_samples'):
         module(dict(x=torch.ones(2)))
+
+
+def test_the_settings_in_a_graph_key_follow_the_loss_weights():
+    model = build(graph_losses=True)
+    before = model._settings()
+    assert ('fc_reduction', 'mean') in before
+    model.loss_weights = dict(model.loss_weights, fc=0.0)
+    # a graph captured before would not see the new weight: the key changes
+    assert model._settings() != before
 
 
 @pytest.mark.gpu
@@ -77,9 +100,14 @@ def test_graphed_steps_match_eager_steps():
 
 @pytest.mark.gpu
 def test_a_new_batch_layout_gets_its_own_graphs():
-    model = build(graph_losses=True).cuda().train()
-    optim_wrapper = sgd(model)
-    inputs, samples = batch()
-    model.train_step(dict(inputs=inputs.cuda(), data_samples=samples), optim_wrapper)
-    model.train_step(dict(inputs=inputs[:6].cuda(), data_samples=samples[:6]), optim_wrapper)
-    assert len(model._loss_graphs) == 4
+    eager = build()
+    graphed = copy.deepcopy(eager)
+    graphed.graph_losses = True
+    logs = {}
+    for name, model in (('graphed', graphed), ('eager', eager)):
+        optim_wrapper = sgd(model.cuda())
+        first, _ = train(model, 2, 'cuda', optim_wrapper=optim_wrapper)
+        second, _ = train(model, 2, 'cuda', size=6, optim_wrapper=optim_wrapper)
+        logs[name] = torch.cat([first, second])
+    assert len(graphed._loss_graphs) == 4
+    torch.testing.assert_close(logs['graphed'], logs['eager'], rtol=1e-4, atol=1e-5)

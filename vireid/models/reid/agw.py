@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
+from vireid.models.cuda_graphs import refuse_accumulation
 from vireid.models.utils import follow_preprocessor_memory_format, unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
@@ -67,6 +68,7 @@ class AGW(BaseModel):
 
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
         """``BaseModel.train_step`` with the update skipped on a non-finite loss."""
+        refuse_accumulation(self, (optim_wrapper, ))
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode='loss')

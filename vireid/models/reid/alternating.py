@@ -6,6 +6,7 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from torch.func import functional_call
 
+from vireid.models.cuda_graphs import refuse_accumulation
 from vireid.models.utils import unwrap
 from .loss_graphs import LossGraphs
 from .loss_guard import guarded_update
@@ -53,14 +54,14 @@ class AlternatingReIDModel(BaseModel):
         graph_losses: in training on a GPU, replay both loss functions
             (forward and backward) as CUDA graphs (:mod:`.loss_graphs`). Their
             features must then be all tensors and carry everything the terms
-            need: a graphed loss is called with ``data_samples=None``.
+            need: a graphed loss may not read its ``data_samples``. The
+            model's plain settings (``loss_weights``, switches) are part of
+            each graph's key; its modules' settings are fixed at capture.
         **kwargs: ``BaseModel``'s.
     """
 
     main_key = 'main'
     adversary_key = 'adversary'
-    # children outside the loss terms: the graphs never differentiate them
-    not_in_losses = ('backbone', 'data_preprocessor')
 
     def __init__(self, graph_losses: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -69,6 +70,7 @@ class AlternatingReIDModel(BaseModel):
 
     def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
         main, adversary = optim_wrapper[self.main_key], optim_wrapper[self.adversary_key]
+        refuse_accumulation(self, (main, adversary))
         data = self.data_preprocessor(data, True)
         inputs, data_samples = data['inputs'], data['data_samples']
         with main.optim_context(self):
@@ -94,12 +96,22 @@ class AlternatingReIDModel(BaseModel):
         """``loss_fn(features, data_samples)``, replayed as a CUDA graph where ``graph_losses`` allows."""
         on_gpu = any(torch.is_tensor(v) and v.is_cuda for v in features.values())
         if self.graph_losses and self.training and torch.is_grad_enabled() and on_gpu:
-            return self._loss_graphs(loss_fn, features, data_samples, self, self._loss_surface)
+            return self._loss_graphs(loss_fn, features, data_samples, self, self._settings())
         return loss_fn(features, data_samples)
 
-    def _loss_surface(self) -> torch.nn.Module:
-        return torch.nn.ModuleList(module for name, module in self.named_children()
-                                   if name not in self.not_in_losses)
+    def _settings(self) -> tuple:
+        """The model's own plain attributes (loss weights, switches), hashable."""
+        def frozen(value):
+            return tuple(sorted(value.items())) if isinstance(value, dict) else value
+        settings = []
+        for name, value in sorted(vars(self).items()):
+            if name.startswith('_') or not isinstance(value, (bool, int, float, str, tuple, dict)):
+                continue
+            try:
+                settings.append((name, hash(frozen(value)) and frozen(value)))
+            except TypeError:  # nested containers: fixed at capture
+                continue
+        return tuple(settings)
 
     def forward_train(self, inputs, data_samples) -> dict:
         raise NotImplementedError

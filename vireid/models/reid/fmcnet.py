@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.optim import OptimWrapperDict
 
+from vireid.models.cuda_graphs import refuse_accumulation
 from vireid.models.utils import follow_preprocessor_memory_format, unwrap
 from vireid.registry import MODELS
 from vireid.structures import ReIDDataSample, batch_labels
@@ -297,6 +298,7 @@ class FMCNet(AlternatingReIDModel):
             return super().train_step(data, optim_wrapper)
         main = (optim_wrapper[self.main_key]
                 if isinstance(optim_wrapper, OptimWrapperDict) else optim_wrapper)
+        refuse_accumulation(self, (main, ))
         data = self.data_preprocessor(data, True)
         with main.optim_context(self):
             features = self.forward_train(data['inputs'], data['data_samples'])

@@ -11,6 +11,11 @@ Under DDP a loss that calls a wrapped module (FMCNet's discriminators in
 their own step) runs eagerly: the wrapper's forward prepares the gradient
 all-reduce of each iteration, which a replay would skip. This is found in
 the first warm-up pass of the capture, before anything is recorded.
+
+What a graph fixes: the layout of each feature, the autocast dtype, the
+``state`` its caller puts in the key (the model's settings: loss weights,
+switches), and what the loss reads beyond that (its modules' settings,
+which parameters require gradients), as it was at capture.
 """
 from typing import Callable, Dict
 
@@ -18,8 +23,8 @@ import torch
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 
-from vireid.models.cuda_graphs import (GraphCache, autocast_dtype, capture_keeping_buffers,
-                                       tensor_layout)
+from vireid.models.cuda_graphs import (EAGER, GraphCache, autocast_dtype,
+                                       capture_keeping_buffers, tensor_layout)
 
 LossFunction = Callable[[Dict[str, torch.Tensor], object], Dict[str, torch.Tensor]]
 
@@ -38,10 +43,6 @@ class _NoDataSamples:
     __getattr__ = __getitem__ = __iter__ = __len__ = __bool__ = _refuse
 
 
-# what the cache keeps for a loss that must run eagerly
-EAGER = 'eager'
-
-
 class _CallsWrapper(Exception):
     pass
 
@@ -53,7 +54,7 @@ def _refuse_wrapper_calls(module: nn.Module, args) -> None:
 class _FeatureLoss(nn.Module):
     """``loss_fn(features, data_samples=<unreadable>)`` as a module whose parameters are those of ``surface``.
 
-    ``surface`` holds every module whose weights the loss may train (the
+    ``surface`` (the whole model) holds every weight the loss may train (the
     learnable center tables of a loss, say); a weight it leaves unused gets
     no gradient from the graph.
     """
@@ -70,28 +71,27 @@ class _FeatureLoss(nn.Module):
 class LossGraphs(GraphCache):
     """Graphed loss functions of one model, one graph per function and feature layout.
 
-    ``__call__(loss_fn, features, data_samples, owner, surface)`` returns
+    ``__call__(loss_fn, features, data_samples, model, state)`` returns
     ``loss_fn(features, data_samples)``'s terms, from a replay where one is
-    available (else eagerly). ``owner`` is the model (its DDP wrapping
-    decides whether graphs may run); ``surface()`` builds the module whose
-    parameters the graph differentiates, at capture only.
+    available (else eagerly). ``model``'s parameters are the ones the graph
+    differentiates, and its DDP wrapping decides whether graphs may run;
+    ``state`` (hashable) joins the key.
 
     The terms of a replay live in the graph's memory and are overwritten by
     the next replay: ``parse_losses`` copies them (``.mean()``) into the log.
     """
 
     def __call__(self, loss_fn: LossFunction, features: Dict[str, torch.Tensor],
-                 data_samples, owner: nn.Module,
-                 surface: Callable[[], nn.Module]) -> Dict[str, torch.Tensor]:
+                 data_samples, model: nn.Module, state: tuple = ()) -> Dict[str, torch.Tensor]:
         not_tensors = [name for name, value in features.items() if not torch.is_tensor(value)]
         if not_tensors:
             raise TypeError(f'{loss_fn.__qualname__}: graphed losses take tensor features '
                             f'only; {not_tensors} are not tensors')
-        key = (loss_fn.__qualname__, autocast_dtype(),
+        key = (loss_fn.__qualname__, autocast_dtype(), state,
                tuple((name, tensor_layout(value)) for name, value in features.items()))
-        graphed = self.lookup(key, lambda: self.capture(loss_fn, features, surface()),
-                              owner, loss_fn.__qualname__)
-        if graphed is None or graphed is EAGER:
+        graphed = self.lookup(key, lambda: self.capture(loss_fn, features, model),
+                              model, loss_fn.__qualname__)
+        if graphed is None:
             return loss_fn(features, data_samples)
         return graphed(features)
 
@@ -104,7 +104,7 @@ class LossGraphs(GraphCache):
         try:
             return capture_keeping_buffers(_FeatureLoss(loss_fn, surface), (sample, ))
         except _CallsWrapper as wrapped:
-            self._warn(f'{loss_fn.__qualname__} calls {wrapped} through its DDP wrapper, '
+            self._warn('wrapper', f'{loss_fn.__qualname__} calls {wrapped} through its DDP wrapper, '
                        'which a CUDA-graph replay would skip: it runs eagerly')
             return EAGER
         finally:

@@ -1,0 +1,47 @@
+"""GraphCache bookkeeping and the refusal of graphs with gradient accumulation (no GPU needed)."""
+import pytest
+import torch.nn as nn
+from mmengine.optim import OptimWrapper
+from torch.optim import SGD
+
+from vireid.models.cuda_graphs import EAGER, GraphCache, refuse_accumulation
+
+
+def test_a_key_whose_capture_says_eager_runs_eagerly_and_takes_no_graph_slot():
+    graphs = GraphCache(max_graphs=1)
+    assert graphs.lookup('a', lambda: EAGER, nn.Module(), 'loss') is None
+    assert graphs.lookup('b', lambda: 'graph b', nn.Module(), 'loss') == 'graph b'
+    assert graphs.num_graphs == 1 and len(graphs) == 2
+    with pytest.warns(UserWarning, match='more than 1 input layouts'):
+        assert graphs.lookup('c', lambda: 'graph c', nn.Module(), 'loss') is None
+
+
+def test_each_kind_of_warning_is_given_once():
+    graphs = GraphCache(max_graphs=0)
+    with pytest.warns(UserWarning, match='first'):
+        graphs._warn('wrapper', 'first')
+    with pytest.warns(UserWarning, match='more than 0 input layouts'):
+        graphs.lookup('a', lambda: 'graph', nn.Module(), 'loss')  # another kind still warns
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        graphs._warn('wrapper', 'again')  # said once already: silent
+
+
+class Graphed(nn.Module):
+    def __init__(self, graph_losses):
+        super().__init__()
+        self.layer = nn.Linear(2, 2)
+        self.graph_losses = graph_losses
+
+
+@pytest.mark.parametrize('graph_losses', [True, False])
+def test_graphs_with_gradient_accumulation_are_refused(graph_losses):
+    model = Graphed(graph_losses)
+    wrapper = OptimWrapper(SGD(model.parameters(), lr=0.1), accumulative_counts=2)
+    if graph_losses:
+        with pytest.raises(ValueError, match='accumulative_counts=2'):
+            refuse_accumulation(model, (wrapper, ))
+    else:
+        refuse_accumulation(model, (wrapper, ))
+    refuse_accumulation(model, (OptimWrapper(SGD(model.parameters(), lr=0.1)), ))
