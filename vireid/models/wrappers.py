@@ -33,24 +33,23 @@ def _side_stream():
     torch.cuda.current_stream().wait_stream(stream)
 
 
+class _BuiltOnSideStream:
+    """Mixin: build the DDP wrapper on a side stream, then mark what it wraps capture-safe."""
+
+    def __init__(self, module, **kwargs):
+        with _side_stream():
+            super().__init__(module=module, **kwargs)
+        mark_capture_safe(self.module)
+
+
 @MODEL_WRAPPERS.register_module()
-class CaptureSafeDistributedDataParallel(MMDistributedDataParallel):
+class CaptureSafeDistributedDataParallel(_BuiltOnSideStream, MMDistributedDataParallel):
     """``MMDistributedDataParallel`` (one DDP for the whole model), built for CUDA-graph capture."""
 
-    def __init__(self, module, **kwargs):
-        with _side_stream():
-            super().__init__(module=module, **kwargs)
-        mark_capture_safe(self.module)
-
 
 @MODEL_WRAPPERS.register_module()
-class CaptureSafeSeparateDistributedDataParallel(MMSeparateDistributedDataParallel):
+class CaptureSafeSeparateDistributedDataParallel(_BuiltOnSideStream,
+                                                 MMSeparateDistributedDataParallel):
     """``MMSeparateDistributedDataParallel`` (one DDP per child), built for CUDA-graph capture."""
-
-    def __init__(self, module, **kwargs):
-        with _side_stream():
-            super().__init__(module=module, **kwargs)
-        mark_capture_safe(self.module)
-
 
 __all__ = ['CaptureSafeDistributedDataParallel', 'CaptureSafeSeparateDistributedDataParallel']

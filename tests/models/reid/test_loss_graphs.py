@@ -70,6 +70,23 @@ def test_a_graphed_loss_that_reads_the_data_samples_is_refused():
         module(dict(x=torch.ones(2)))
 
 
+def test_a_new_state_or_layout_captures_anew_and_the_same_one_replays():
+    graphs, captured = LossGraphs(), []
+
+    def capture(loss_fn, features, model):  # stands in for the GPU capture
+        captured.append(features['x'].shape)
+        return lambda feats: dict(loss=feats['x'].sum() + len(captured))
+
+    graphs.capture = capture
+    model, loss_fn = nn.Module(), lambda f, s: {}
+    x = torch.ones(2)
+    assert graphs(loss_fn, dict(x=x), None, model, (('fc', 1.0), ))['loss'] == 3
+    assert graphs(loss_fn, dict(x=x), None, model, (('fc', 1.0), ))['loss'] == 3  # replayed
+    graphs(loss_fn, dict(x=x), None, model, (('fc', 0.0), ))
+    graphs(loss_fn, dict(x=torch.ones(3)), None, model, (('fc', 0.0), ))
+    assert captured == [(2, ), (2, ), (3, )]
+
+
 def test_the_settings_in_a_graph_key_follow_the_loss_weights():
     model = build(graph_losses=True)
     before = model._settings()

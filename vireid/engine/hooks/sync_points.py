@@ -35,10 +35,13 @@ class SyncPointHook(Hook):
 
     def __init__(self) -> None:
         self._pending: List[Tuple[int, Any]] = []
+        self._interval = None  # the logger's, looked up once
 
     def is_sync_point(self, runner, batch_idx: int) -> bool:
         """Whether to read back after this iteration: where the logger logs, and the last one."""
-        return (self.every_n_inner_iters(batch_idx, logger_interval(runner))
+        if self._interval is None:
+            self._interval = logger_interval(runner)
+        return (self.every_n_inner_iters(batch_idx, self._interval)
                 or self.end_of_epoch(runner.train_dataloader, batch_idx)
                 or self.is_last_train_iter(runner))
 

@@ -107,10 +107,12 @@ class AlternatingReIDModel(BaseModel):
         for name, value in sorted(vars(self).items()):
             if name.startswith('_') or not isinstance(value, (bool, int, float, str, tuple, dict)):
                 continue
+            value = frozen(value)
             try:
-                settings.append((name, hash(frozen(value)) and frozen(value)))
+                hash(value)
             except TypeError:  # nested containers: fixed at capture
                 continue
+            settings.append((name, value))
         return tuple(settings)
 
     def forward_train(self, inputs, data_samples) -> dict:

@@ -60,10 +60,16 @@ def _drop_gradients_of_a_skipped_first_step(optimizer, args, kwargs) -> None:
     without gradients the optimizer then leaves those parameters alone.
     """
     found_inf = getattr(optimizer, 'found_inf', None)
-    if found_inf is None:
+    if found_inf is None or getattr(optimizer, '_vireid_all_have_state', False):
         return
     params = [p for group in optimizer.param_groups for p in group['params']]
-    if any(p.grad is not None and p not in optimizer.state for p in params) and bool(found_inf):
+    stateless = [p for p in params if p not in optimizer.state]
+    if not stateless:
+        # nothing left to guard: later steps skip the scan (a hook cannot
+        # remove itself while the optimizer iterates over its hooks)
+        optimizer._vireid_all_have_state = True
+        return
+    if any(p.grad is not None for p in stateless) and bool(found_inf):
         for param in params:
             param.grad = None
 
