@@ -45,3 +45,21 @@ def test_graphs_with_gradient_accumulation_are_refused(graph_losses):
     else:
         refuse_accumulation(model, (wrapper, ))
     refuse_accumulation(model, (OptimWrapper(SGD(model.parameters(), lr=0.1)), ))
+
+
+def test_restoring_buffers_copies_back_only_those_written():
+    import torch
+    from vireid.models.cuda_graphs import restoring_written_buffers
+    model = nn.Sequential(nn.BatchNorm1d(3), nn.BatchNorm1d(3)).train()
+    used, untouched = model
+    before = used.running_mean.clone()
+    with restoring_written_buffers(model):
+        used(torch.randn(8, 3) + 5)
+        assert not torch.equal(used.running_mean, before)  # the pass did write
+    torch.testing.assert_close(used.running_mean, before)
+    assert used.num_batches_tracked.item() == 0
+    # not written, so not rewritten: a backward pass that saved it still runs
+    versions = [buffer._version for buffer in untouched.buffers()]
+    with restoring_written_buffers(model):
+        used(torch.randn(8, 3))
+    assert [buffer._version for buffer in untouched.buffers()] == versions

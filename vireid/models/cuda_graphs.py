@@ -11,6 +11,7 @@ backbone which samples are visible and which infrared.
 """
 import inspect
 import warnings
+from contextlib import contextmanager
 from typing import Callable, Dict, Hashable, Optional
 
 import torch
@@ -69,6 +70,26 @@ def make_graphed_thread_local(module: nn.Module, sample_args: tuple) -> Callable
         torch.cuda.graph = original
 
 
+@contextmanager
+def restoring_written_buffers(module: nn.Module):
+    """Within the block, buffers of ``module`` that get written end as they were.
+
+    Only the changed ones are copied back: a loss graph's module is the
+    whole model, whose backbone BN statistics may be saved for a backward
+    pass of this step that has not run yet, and an in-place write would fail
+    that pass. (Values are compared: BN kernels write their statistics
+    without moving the tensors' version counters.)
+    """
+    saved = [(buffer, buffer.detach().clone()) for buffer in module.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for buffer, value in saved:
+                if not torch.equal(buffer, value):
+                    buffer.copy_(value)
+
+
 def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
     """Capture ``module`` on ``sample_args``; its buffers end as they were.
 
@@ -78,14 +99,9 @@ def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
     if torch.is_autocast_enabled('cuda') and torch.is_autocast_cache_enabled():
         raise RuntimeError('CUDA graphs need autocast with cache_enabled=False '
                            '(AutocastOptimWrapper, what --amp uses, sets it)')
-    saved = [buffer.detach().clone() for buffer in module.buffers()]
-    try:
+    with restoring_written_buffers(module):
         # an input or parameter this layout leaves unused gets no gradient
         return make_graphed_thread_local(module, sample_args)
-    finally:
-        with torch.no_grad():
-            for buffer, value in zip(module.buffers(), saved):
-                buffer.copy_(value)
 
 
 class GraphCache:
