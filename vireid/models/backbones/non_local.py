@@ -1,5 +1,5 @@
 """Non-local block (Wang et al., CVPR 2018) as AGW inserts it into ResNet stages."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,58 @@ def memory_format_of(x: torch.Tensor) -> torch.memory_format:
     if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
         return torch.channels_last
     return torch.contiguous_format
+
+
+def fold_linear_batch_norm(y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                           bn: nn.BatchNorm2d) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(rows [M, k+1], A [k+1, C])`` with ``rows @ A == bn(y @ weight.T + bias)`` for ``y`` [M, k].
+
+    ``W``'s output ``z = y weight^T + bias`` has rank ``k`` (1 in AGW), so the
+    BN over its ``C`` channels is affine in ``y``: its batch statistics are
+    ``mean_c = w_c . mean(y) + bias_c`` and ``var_c = w_c^T cov(y) w_c``,
+    found from ``y``'s k x k covariance in O(M k^2) instead of passes over
+    an [M, C] map. ``rows`` is ``[y - mean(y), 1]`` in training (centred in
+    fp32, so a bf16 product loses nothing to cancellation) and ``[y, 1]``
+    with running statistics. In training mode ``bn``'s running statistics
+    are updated as ``nn.BatchNorm2d`` updates them (unbiased variance,
+    ``momentum`` or a cumulative average), and ``bias`` keeps BN's
+    exactly-zero gradient.
+    """
+    num_positions = y.size(0)
+    # statistics in fp32 at least, as BN keeps them for a bf16 input
+    dtype = torch.promote_types(y.dtype, torch.float32)
+    y, weight, bias = y.to(dtype), weight.to(dtype), bias.to(dtype)
+    gamma = bn.weight.to(dtype) if bn.weight is not None else torch.ones_like(bias)
+    beta = bn.bias.to(dtype) if bn.bias is not None else torch.zeros_like(bias)
+    if bn.training or not bn.track_running_stats:
+        if num_positions < 2:
+            raise ValueError(f'BatchNorm in training needs more than 1 value per channel; '
+                             f'got a map of {num_positions} position')
+        centre = y.mean(0)
+        centred = y - centre
+        mean = weight @ centre + bias
+        var = ((weight @ (centred.t() @ centred / num_positions)) * weight).sum(1).clamp_min(0)
+        if bn.training and bn.track_running_stats:
+            _update_running_stats(bn, mean.detach(), var.detach(), num_positions)
+    else:
+        centre = y.new_zeros(y.size(1))
+        centred = y
+        mean, var = bn.running_mean.to(dtype), bn.running_var.to(dtype)
+    scale = gamma * torch.rsqrt(var + bn.eps)
+    # in training bias - mean + w . centre is zero, and so is bias's gradient, as BN's
+    shift = (bias - mean + weight @ centre) * scale + beta
+    rows = torch.cat([centred, centred.new_ones(num_positions, 1)], 1)
+    return rows, torch.cat([weight.t() * scale, shift.unsqueeze(0)])
+
+
+@torch.no_grad()
+def _update_running_stats(bn: nn.BatchNorm2d, mean: torch.Tensor, var: torch.Tensor,
+                          num_positions: int) -> None:
+    bn.num_batches_tracked.add_(1)
+    factor = bn.momentum if bn.momentum is not None else 1 / bn.num_batches_tracked.item()
+    unbiased = var * (num_positions / (num_positions - 1))
+    bn.running_mean.lerp_(mean.to(bn.running_mean.dtype), factor)
+    bn.running_var.lerp_(unbiased.to(bn.running_var.dtype), factor)
 
 
 class NonLocal2d(nn.Module):
@@ -73,7 +125,23 @@ class NonLocal2d(nn.Module):
             # (theta phi^T) g / N == theta (phi^T g) / N: the same function
             # without the N x N affinity (N = 648 at layer2 of a 288x144 input)
             y = theta_x @ (phi_x.transpose(1, 2) @ g_x / n)
-        z = F.linear(y, self.W[0].weight.view(c, k), self.W[0].bias)
+        out = self.embed(y.reshape(b * n, k), positions.reshape(b * n, c))
         # [B, N, C] is [B, C, H, W] in channels-last order; a NCHW x gets NCHW back
-        z = z.view(b, h, w, c).permute(0, 3, 1, 2).contiguous(memory_format=memory_format_of(x))
-        return self.W[1](z) + x
+        return out.view(b, h, w, c).permute(0, 3, 1, 2).contiguous(
+            memory_format=memory_format_of(x))
+
+    def embed(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``BN(W y) + x`` over [M, k] / [M, C] rows of positions.
+
+        With W's BN folded into one [k+1, C] matrix (see
+        :func:`fold_linear_batch_norm`) this is a single matmul that adds
+        onto ``x``: no [M, C] map of ``W y``, no BN passes over one, forward
+        or backward. A BN of another type (SyncBN) runs as a layer.
+        """
+        conv, bn = self.W
+        weight = conv.weight.view(conv.out_channels, conv.in_channels)
+        if type(bn) is not nn.BatchNorm2d:
+            z = F.linear(y, weight, conv.bias)
+            return bn(z.view(*z.shape, 1, 1)).view(z.shape) + x
+        rows, folded = fold_linear_batch_norm(y, weight, conv.bias, bn)
+        return torch.addmm(x, rows.to(x.dtype), folded.to(x.dtype))
