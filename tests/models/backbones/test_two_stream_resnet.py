@@ -140,6 +140,16 @@ def test_init_from_local_checkpoint_fills_every_branch(tmp_path):
     assert not block.W[1].weight.any() and not block.W[1].bias.any()
 
 
+@pytest.mark.parametrize('checkpoint', ['missing/resnet18.pth',
+                                        'http://127.0.0.1:9/resnet18-unreachable.pth'])
+def test_unloadable_weights_name_the_checkpoint_and_the_ways_out(checkpoint, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))  # no cached copy of the URL
+    backbone = tiny(init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
+    with pytest.raises(OSError, match=f"{checkpoint!r}.*init_cfg=None"):
+        backbone.init_weights()
+
+
 def test_checkpoint_of_another_width_is_rejected(tmp_path):
     path = tmp_path / 'resnet18.pth'
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)

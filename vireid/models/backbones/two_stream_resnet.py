@@ -47,7 +47,14 @@ def load_resnet_state_dict(checkpoint: str,
     A full checkpoint's ``state_dict`` entry is used when present; ``prefix``
     (e.g. ``'backbone.'``) keeps only the keys under it and strips it.
     """
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
+    try:
+        loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
+    except OSError as error:  # a missing file, or no network for a URL (URLError)
+        raise OSError(
+            f'cannot load the ResNet weights {checkpoint!r}: {error}. Without network access '
+            'put the file in $TORCH_HOME/hub/checkpoints (torchvision:// names) or point '
+            'init_cfg.checkpoint at a local copy; model.backbone.init_cfg=None trains from '
+            'scratch') from error
     state_dict = loaded.get('state_dict', loaded)
     if prefix:
         state_dict = {
