@@ -16,7 +16,8 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
         '--iters', '2', '--warmup', '1', '--img-size', '32', '16', '--device', 'cpu',
         '--test-batch-size', '4', '--out', str(out), '--cfg-options',
         'train_dataloader.sampler.num_ids=2', 'train_dataloader.sampler.num_instances=1',
-        'model.backbone.base_channels=8', 'model.head.in_channels=64'])
+        'model.backbone.base_channels=8', 'model.head.in_channels=64']
+        + (['--profile', '2'] if task == 'train' else []))
     runpy.run_path(str(ROOT / 'tools/analysis_tools/benchmark.py'), run_name='__main__')
     result = json.loads(out.read_text())
     names = [r['name'] for r in result['results']]
@@ -27,7 +28,15 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
         # throughput is the batch over the median step time
         assert r['images_per_s'] == pytest.approx(batch / (r['ms_per_iter'] / 1e3))
         assert r['gflops_per_image'] > 0
-    assert 'img/s' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert 'img/s' in printed
+    if task == 'train':
+        profile = result['results'][0]['profile']
+        times = [ms for _, ms, _ in profile['top']]
+        # the costliest operators, costliest first, within the per-step total
+        assert times == sorted(times, reverse=True) and 0 < sum(times) <= profile['device_ms']
+        assert profile['kernels'] >= len(times)
+        assert 'CPU operator time per step' in printed
 
 
 def test_benchmark_refuses_to_time_skipped_steps(tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/benchmark.py CONFIG [--task train|test] [--data tensors|disk]
         [--iters 50] [--warmup 10] [--amp] [--compile] [--channels-last] [--cuda-graph]
-        [--out result.json]
+        [--profile 5] [--out result.json]
 
 MFU is measured against the bf16 matmul rate this run measures on the same
 device; the yardstick is a plain torchvision ResNet-50 (last stride 1)
@@ -42,6 +42,9 @@ def parse_args():
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--test-batch-size', type=int, default=512)
     parser.add_argument('--no-yardstick', action='store_true')
+    parser.add_argument('--profile', type=int, default=0, metavar='STEPS',
+                        help='after timing, profile this many steps: kernel time and '
+                        'kernels per step, and the costliest kernels')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -101,6 +104,8 @@ def benchmark_train(cfg, args, device, peak):
             'learning rates with --cfg-options)')
     results = [bench.summarize(f'{cfg.model.type} train ({args.data})', ms, batch_size,
                                flops, peak, bench.peak_memory_gb(device))]
+    if args.profile:
+        results[0]['profile'] = bench.profile_steps(step, args.profile, device)
     if not args.no_yardstick:
         del model, optim_wrapper
         num_classes = cfg.model.get('head', {}).get('num_classes', 395)
@@ -129,6 +134,14 @@ def benchmark_test(cfg, args, device, peak):
     ms = bench.time_iterations(step, args.iters, args.warmup, device)
     return [bench.summarize(f'{cfg.model.type} test embedding', ms, len(batch['data_samples']),
                             flops, peak, bench.peak_memory_gb(device))]
+
+
+def print_profile(profile: dict, device: torch.device) -> None:
+    what = 'GPU kernel' if device.type == 'cuda' else 'CPU operator'
+    print(f'{what} time per step: {profile["device_ms"]:.2f} ms in {profile["kernels"]:,.0f} '
+          f'{"kernels" if device.type == "cuda" else "operator calls"}; the costliest:')
+    for name, ms, count in profile['top']:
+        print(f'  {ms:8.3f} ms {count:7.1f}x  {name[:100]}')
 
 
 def main():
@@ -161,6 +174,8 @@ def main():
     for r in results:
         print(f'{r["name"]:44s} {r["ms_per_iter"]:9.2f} {r["images_per_s"]:9.1f} '
               f'{r["gflops_per_image"]:10.2f} {100 * r["mfu"]:5.1f}% {r["peak_memory_gb"]:7.2f}')
+    if 'profile' in results[0]:
+        print_profile(results[0]['profile'], device)
     if len(results) == 2 and args.task == 'train':
         print(f'ratio to the yardstick: '
               f'{results[0]["images_per_s"] / results[1]["images_per_s"]:.2f}x')
