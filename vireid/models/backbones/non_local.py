@@ -28,30 +28,40 @@ def fold_linear_batch_norm(y: torch.Tensor, weight: torch.Tensor, bias: torch.Te
     ``momentum`` or a cumulative average), and ``bias`` keeps BN's
     exactly-zero gradient.
     """
-    num_positions = y.size(0)
+    num_positions, k = y.shape
     # statistics in fp32 at least, as BN keeps them for a bf16 input
     dtype = torch.promote_types(y.dtype, torch.float32)
     y, weight, bias = y.to(dtype), weight.to(dtype), bias.to(dtype)
     gamma = bn.weight.to(dtype) if bn.weight is not None else torch.ones_like(bias)
     beta = bn.bias.to(dtype) if bn.bias is not None else torch.zeros_like(bias)
-    if bn.training or not bn.track_running_stats:
+    batch_stats = bn.training or not bn.track_running_stats
+    if batch_stats:
         if num_positions < 2:
             raise ValueError(f'BatchNorm in training needs more than 1 value per channel; '
                              f'got a map of {num_positions} position')
-        centre = y.mean(0)
-        centred = y - centre
-        mean = weight @ centre + bias
-        var = ((weight @ (centred.t() @ centred / num_positions)) * weight).sum(1).clamp_min(0)
+        # few kernels: at these sizes a kernel's launch in a graph costs more than a pass
+        if k == 1:
+            var_y, centre = torch.var_mean(y, 0, unbiased=False)
+            var = weight.view(-1).square() * var_y
+            centred = y - centre
+        else:
+            centre = y.mean(0)
+            centred = y - centre
+            # (torch.cov would wait for the GPU, which no graph capture allows)
+            cov = centred.t() @ centred / num_positions
+            var = ((weight @ cov) * weight).sum(1).clamp_min(0)
         if bn.training and bn.track_running_stats:
-            _update_running_stats(bn, mean.detach(), var.detach(), num_positions)
+            _update_running_stats(bn, (weight @ centre + bias).detach(), var.detach(),
+                                  num_positions)
     else:
-        centre = y.new_zeros(y.size(1))
-        centred = y
-        mean, var = bn.running_mean.to(dtype), bn.running_var.to(dtype)
+        centred, var = y, bn.running_var.to(dtype)
     scale = gamma * torch.rsqrt(var + bn.eps)
-    # in training bias - mean + w . centre is zero, and so is bias's gradient, as BN's
-    shift = (bias - mean + weight @ centre) * scale + beta
-    rows = torch.cat([centred, centred.new_ones(num_positions, 1)], 1)
+    if batch_stats:
+        # BN subtracts W's bias again: it gets an exactly-zero gradient, as from BN
+        shift = beta + bias * 0
+    else:
+        shift = (bias - bn.running_mean.to(dtype)) * scale + beta
+    rows = F.pad(centred, (0, 1), value=1.)
     return rows, torch.cat([weight.t() * scale, shift.unsqueeze(0)])
 
 
