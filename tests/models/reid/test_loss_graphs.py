@@ -96,23 +96,28 @@ def test_the_settings_in_a_graph_key_follow_the_loss_weights():
     assert model._settings() != before
 
 
-@pytest.mark.gpu
-def test_graphed_steps_match_eager_steps():
-    eager = build()
+def assert_graphed_trains_as_eager(eager, train_fn, steps=4):
+    """``steps`` steps of a graphed copy of ``eager`` log and update as ``eager``'s; the copy."""
     graphed = copy.deepcopy(eager)
     graphed.graph_losses = True
     torch.backends.cudnn.deterministic = True
     try:
-        logs_graphed, graphed = train(graphed, 4, 'cuda')
-        logs_eager, eager = train(eager, 4, 'cuda')
+        logs_graphed, graphed = train_fn(graphed, steps, 'cuda')
+        logs_eager, eager = train_fn(eager, steps, 'cuda')
     finally:
         torch.backends.cudnn.deterministic = False
-    # one graph for the discriminators' terms, one for the rest
-    assert len(graphed._loss_graphs) == 2
     torch.testing.assert_close(logs_graphed, logs_eager, rtol=1e-4, atol=1e-5)
     for (name, a), b in zip(graphed.state_dict().items(), eager.state_dict().values()):
-        # four updates of both optimizers, from the same gradients
+        # updates of both optimizers, from the same gradients
         torch.testing.assert_close(a.float(), b.float(), rtol=1e-3, atol=1e-4, msg=name)
+    return graphed
+
+
+@pytest.mark.gpu
+def test_graphed_steps_match_eager_steps():
+    graphed = assert_graphed_trains_as_eager(build(), train)
+    # one graph for the discriminators' terms, one for the rest
+    assert len(graphed._loss_graphs) == 2
 
 
 @pytest.mark.gpu

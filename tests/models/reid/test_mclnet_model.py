@@ -137,7 +137,7 @@ def test_m_step_loss_does_not_reach_the_extractor():
     model = build()
     data = model.data_preprocessor(make_batch(), True)
     feats = model.forward_train(data['inputs'], data['data_samples'])
-    losses = model.adversary_loss({'pooled': feats['pooled'].detach()}, data['data_samples'])
+    losses = model.adversary_loss(dict(feats, pooled=feats['pooled'].detach()), data['data_samples'])
     losses['loss_modality'].backward()
     assert all(p.grad is None for p in model.backbone.parameters())
     assert all(p.grad is not None for p in model.modality_classifier.parameters())

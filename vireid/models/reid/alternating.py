@@ -46,7 +46,9 @@ class AlternatingReIDModel(BaseModel):
 
     - ``forward_train(inputs, data_samples) -> dict`` of the tensors both steps need;
     - ``adversary_loss(detached: dict, data_samples) -> dict`` of ``loss_*`` terms;
-    - ``main_loss(features: dict, data_samples) -> dict`` of ``loss_*`` terms.
+    - ``main_loss(features: dict, data_samples) -> dict`` of ``loss_*`` terms;
+    - optionally ``after_adversary_step(features) -> dict``: features that
+      depend on the adversary's update, for the main step.
 
     The features are computed once and shared by both steps.
 
@@ -83,6 +85,7 @@ class AlternatingReIDModel(BaseModel):
         guarded_update(adversary, adversary_total, adversary_log, self.adversary_key)
 
         with main.optim_context(self):
+            features = self.after_adversary_step(features)
             main_losses = self.loss_terms(self.main_loss, features, data_samples)
         main_total, log_vars = self.parse_losses(main_losses)
         guarded_update(main, main_total, log_vars, self.main_key)
@@ -114,6 +117,14 @@ class AlternatingReIDModel(BaseModel):
                 continue
             settings.append((name, value))
         return tuple(settings)
+
+    def after_adversary_step(self, features: dict) -> dict:
+        """The main step's features, given the updated adversary (here: unchanged).
+
+        What the main loss needs of the updated adversary is computed here,
+        eagerly, so that a graphed main loss takes it as a feature.
+        """
+        return features
 
     def forward_train(self, inputs, data_samples) -> dict:
         raise NotImplementedError

@@ -52,6 +52,11 @@ class MCLNet(AlternatingReIDModel, AGW):
         confusion_logits: M's weights for L_e: ``'updated'`` (after this
             iteration's M step: alternating updates as the paper describes)
             or ``'before_update'`` (the authors' code).
+        graph_losses: in training on a GPU, replay both steps' loss terms as
+            CUDA graphs (see :class:`AlternatingReIDModel`); the labels,
+            modalities and camera indices travel in the features. Not with
+            ``center_mode='batch_mean'``, whose ``torch.unique`` waits for
+            the GPU.
     """
 
     def __init__(self,
@@ -66,10 +71,11 @@ class MCLNet(AlternatingReIDModel, AGW):
                  camera_ids: Optional[Sequence[int]] = None,
                  center_feature: str = 'after_bn',
                  confusion_logits: str = 'updated',
+                 graph_losses: bool = False,
                  data_preprocessor: Optional[Union[dict, torch.nn.Module]] = None,
                  flip_test: bool = False,
                  init_cfg: Optional[dict] = None):
-        super().__init__(backbone=backbone, neck=neck, head=head,
+        super().__init__(graph_losses=graph_losses, backbone=backbone, neck=neck, head=head,
                          data_preprocessor=data_preprocessor, flip_test=flip_test,
                          init_cfg=init_cfg)
         if center_feature not in CENTER_FEATURES:
@@ -112,6 +118,12 @@ class MCLNet(AlternatingReIDModel, AGW):
                 raise ValueError(f"cca num_classes={cca['num_classes']} but "
                                  f'{len(camera_ids)} camera_ids {list(camera_ids)}')
             self.cca = MODELS.build(cca)
+        batch_means = [name for name in ('ica', 'cca')
+                       if getattr(getattr(self, name), 'center_mode', None) == 'batch_mean']
+        if graph_losses and batch_means:
+            raise ValueError(f"{batch_means} with center_mode='batch_mean' need torch.unique, "
+                             'which waits for the GPU: no CUDA graph can hold it; set '
+                             'graph_losses=False')
 
     # ------------------------------------------------------------------ steps
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
@@ -131,28 +143,34 @@ class MCLNet(AlternatingReIDModel, AGW):
     def forward_train(self, inputs: torch.Tensor,
                       data_samples: List[ReIDDataSample]) -> dict:
         pooled = self.extract_feat(inputs, data_samples)
-        features = dict(pooled=pooled)
+        # the labels as tensors: a graphed loss sees its features only
+        features = dict(pooled=pooled, **self.label_tensors(data_samples, pooled.device))
         if self.confusion_logits == 'before_update':
             features['confusion_logits'] = snapshot_call(self.modality_classifier, pooled)
         return features
 
-    def adversary_loss(self, features: dict,
-                       data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
+    def after_adversary_step(self, features: dict) -> dict:
+        """L_e's logits from M as just updated, outside any graphed loss (M frozen)."""
+        if self.confusion_logits == 'updated':
+            features = dict(features, confusion_logits=frozen_call(
+                self.modality_classifier, features['pooled']))
+        return features
+
+    def adversary_loss(self, features: dict, data_samples) -> Dict[str, torch.Tensor]:
         """Eq. 1 on detached features; logs M's modality accuracy (%)."""
         logits = self.modality_classifier(features['pooled'])
-        modality = batch_labels(data_samples, 'modality', logits.device)
+        modality = features['modality']
         with torch.no_grad():
             accuracy = modality_accuracy(logits, modality) * 100
         return dict(loss_modality=self.loss_modality(logits, modality),
                     acc_modality=accuracy)
 
-    def main_loss(self, features: dict,
-                  data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
+    def main_loss(self, features: dict, data_samples) -> Dict[str, torch.Tensor]:
         """Eq. 8: L_b + L_e + lambda (L_ica + L_cca), M frozen."""
         pooled = features['pooled']
-        losses = self.reid_losses(pooled, data_samples)
+        losses = self.reid_losses(pooled, features['labels'], features.get('cameras'))
         logits = features.get('confusion_logits')
-        if logits is None:
+        if logits is None:  # a call outside train_step
             logits = frozen_call(self.modality_classifier, pooled)
         losses['loss_confusion'] = self.loss_confusion(logits)
         return losses
@@ -160,13 +178,14 @@ class MCLNet(AlternatingReIDModel, AGW):
     def loss(self, inputs: torch.Tensor,
              data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
         """One-step training (MCM off): L_b + lambda (L_ica + L_cca)."""
-        return self.reid_losses(self.extract_feat(inputs, data_samples), data_samples)
+        pooled = self.extract_feat(inputs, data_samples)
+        labels = self.label_tensors(data_samples, pooled.device)
+        return self.reid_losses(pooled, labels['labels'], labels.get('cameras'))
 
     # ----------------------------------------------------------------- losses
-    def reid_losses(self, pooled: torch.Tensor,
-                    data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
+    def reid_losses(self, pooled: torch.Tensor, labels: torch.Tensor,
+                    cameras: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
         """L_b (eq. 7: ID + WRT through the head) and the center terms."""
-        labels = batch_labels(data_samples, 'gt_label', pooled.device)
         # the head runs through __call__ so that a DDP wrapper sees its forward
         losses = unwrap(self.head).loss_by_logits(pooled, self.head(pooled), labels)
         if self.ica is None and self.cca is None:
@@ -175,8 +194,16 @@ class MCLNet(AlternatingReIDModel, AGW):
         if self.ica is not None:
             losses['loss_ica'] = self.ica(feats, labels)
         if self.cca is not None:
-            losses['loss_cca'] = self.cca(feats, self.camera_labels(data_samples, pooled.device))
+            losses['loss_cca'] = self.cca(feats, cameras)
         return losses
+
+    def label_tensors(self, data_samples: List[ReIDDataSample], device) -> Dict[str, torch.Tensor]:
+        """What the losses read of the data samples: identities, modalities, camera centers."""
+        labels = dict(labels=batch_labels(data_samples, 'gt_label', device),
+                      modality=batch_labels(data_samples, 'modality', device))
+        if self.cca is not None:
+            labels['cameras'] = self.camera_labels(data_samples, device)
+        return labels
 
     def bnneck_feature(self, pooled: torch.Tensor) -> torch.Tensor:
         """The head's BN output in training mode (batch statistics), without
