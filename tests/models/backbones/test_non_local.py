@@ -1,10 +1,13 @@
 """W's BN folded into one matmul: the same function, gradients and running statistics as the layers."""
 import copy
+import warnings
 
 import pytest
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 
 from vireid.models.backbones import NonLocal2d
 from vireid.models.backbones.non_local import fold_linear_batch_norm
@@ -126,3 +129,23 @@ def test_in_bf16_the_fold_is_closer_to_the_exact_function_than_the_layers():
     error = (folded.double() - exact).abs().max()
     assert error < (layered.double() - exact).abs().max()
     assert error < 0.05
+
+
+def test_under_ddp_a_channels_last_block_hands_back_gradients_in_its_weights_strides(tmp_path):
+    # (1, C, 1, 1) weights get strides (C, 1, C, C) in a channels-last model; DDP's buckets copy
+    # them and warned at every contiguous gradient
+    torch.manual_seed(0)
+    block = NonLocal2d(8, inter_channels=1, mode='dot_product').to(memory_format=torch.channels_last)
+    assert block.g.weight.stride() != torch.empty(1, 8, 1, 1).stride()
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1)
+    try:
+        model = DistributedDataParallel(block)
+        x = torch.randn(4, 8, 6, 3).contiguous(memory_format=torch.channels_last)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            model(x).sum().backward()
+    finally:
+        dist.destroy_process_group()
+    assert not [w for w in caught if 'strides' in str(w.message)]
+    for name, param in block.named_parameters():
+        assert param.grad.stride() == param.stride(), name

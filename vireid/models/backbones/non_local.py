@@ -13,6 +13,30 @@ def memory_format_of(x: torch.Tensor) -> torch.memory_format:
     return torch.contiguous_format
 
 
+class _MatrixOf1x1(torch.autograd.Function):
+    """A 1x1 convolution's weight [O, I, 1, 1] as an [O, I] matrix, its gradient in the weight's strides.
+
+    A channels-last model gives these weights strides such as (I, 1, I, I):
+    the same memory as the contiguous (I, 1, 1, 1), but a view's gradient
+    comes back contiguous, and DDP, whose gradient buckets copy the
+    parameters' strides, warns at every such mismatch.
+    """
+
+    @staticmethod
+    def forward(ctx, weight: torch.Tensor) -> torch.Tensor:
+        ctx.layout = weight.shape, weight.stride()
+        return weight.view(weight.size(0), weight.size(1))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        shape, stride = ctx.layout
+        return grad.contiguous().as_strided(shape, stride)
+
+
+def matrix_of_1x1(weight: torch.Tensor) -> torch.Tensor:
+    return _MatrixOf1x1.apply(weight)
+
+
 def fold_linear_batch_norm(y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                            bn: nn.BatchNorm2d) -> Tuple[torch.Tensor, torch.Tensor]:
     """``(rows [M, k+1], A [k+1, C])`` with ``rows @ A == bn(y @ weight.T + bias)`` for ``y`` [M, k].
@@ -126,7 +150,7 @@ class NonLocal2d(nn.Module):
         # [B, N, C] view (free for a channels-last x): one pass over x
         # instead of three, forward and backward
         positions = x.permute(0, 2, 3, 1).reshape(b, n, c)
-        weight = torch.cat([self.g.weight, self.theta.weight, self.phi.weight]).view(3 * k, c)
+        weight = torch.cat([matrix_of_1x1(conv.weight) for conv in (self.g, self.theta, self.phi)])
         bias = torch.cat([self.g.bias, self.theta.bias, self.phi.bias])
         g_x, theta_x, phi_x = F.linear(positions, weight, bias).split(k, dim=-1)  # B, N, C'
         if self.mode == 'embedded_gaussian':
@@ -149,7 +173,7 @@ class NonLocal2d(nn.Module):
         or backward. A BN of another type (SyncBN) runs as a layer.
         """
         conv, bn = self.W
-        weight = conv.weight.view(conv.out_channels, conv.in_channels)
+        weight = matrix_of_1x1(conv.weight)
         if type(bn) is not nn.BatchNorm2d:
             z = F.linear(y, weight, conv.bias)
             return bn(z.view(*z.shape, 1, 1)).view(z.shape) + x
