@@ -149,3 +149,24 @@ def test_under_ddp_a_channels_last_block_hands_back_gradients_in_its_weights_str
     assert not [w for w in caught if 'strides' in str(w.message)]
     for name, param in block.named_parameters():
         assert param.grad.stride() == param.stride(), name
+
+
+@pytest.mark.parametrize('k', [1, 3])
+def test_autocast_leaves_the_statistics_and_the_residual_in_fp32(k):
+    m, c = 50, 6
+    torch.manual_seed(0)
+    y, weight, bias = torch.randn(m, k) + 2, torch.randn(c, k), torch.randn(c)
+    bn_autocast, bn = nn.BatchNorm2d(c), nn.BatchNorm2d(c)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        rows_a, matrix_a = fold_linear_batch_norm(y, weight, bias, bn_autocast)
+    rows, matrix = fold_linear_batch_norm(y, weight, bias, bn)
+    torch.testing.assert_close(matrix_a, matrix)
+    torch.testing.assert_close(rows_a, rows)
+    for a, b in zip(bn_autocast.buffers(), bn.buffers()):
+        torch.testing.assert_close(a, b)
+    block = NonLocal2d(c, inter_channels=k, mode='dot_product')
+    x = torch.randn(m, c)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = block.embed(y, x)
+    assert out.dtype == torch.float32  # an fp32 residual stays fp32, as with BN as a layer
+    torch.testing.assert_close(out, block.embed(y, x))

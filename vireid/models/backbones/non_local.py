@@ -52,8 +52,15 @@ def fold_linear_batch_norm(y: torch.Tensor, weight: torch.Tensor, bias: torch.Te
     ``momentum`` or a cumulative average), and ``bias`` keeps BN's
     exactly-zero gradient.
     """
+    # statistics in fp32 at least, as BN keeps them for a bf16 input (autocast
+    # would run the small products here in bf16)
+    with torch.autocast(y.device.type, enabled=False):
+        return _fold(y, weight, bias, bn)
+
+
+def _fold(y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+          bn: nn.BatchNorm2d) -> Tuple[torch.Tensor, torch.Tensor]:
     num_positions, k = y.shape
-    # statistics in fp32 at least, as BN keeps them for a bf16 input
     dtype = torch.promote_types(y.dtype, torch.float32)
     y, weight, bias = y.to(dtype), weight.to(dtype), bias.to(dtype)
     gamma = bn.weight.to(dtype) if bn.weight is not None else torch.ones_like(bias)
@@ -93,10 +100,12 @@ def fold_linear_batch_norm(y: torch.Tensor, weight: torch.Tensor, bias: torch.Te
 def _update_running_stats(bn: nn.BatchNorm2d, mean: torch.Tensor, var: torch.Tensor,
                           num_positions: int) -> None:
     bn.num_batches_tracked.add_(1)
-    factor = bn.momentum if bn.momentum is not None else 1 / bn.num_batches_tracked.item()
     unbiased = var * (num_positions / (num_positions - 1))
-    bn.running_mean.lerp_(mean.to(bn.running_mean.dtype), factor)
-    bn.running_var.lerp_(unbiased.to(bn.running_var.dtype), factor)
+    for stat, value in ((bn.running_mean, mean), (bn.running_var, unbiased)):
+        if bn.momentum is not None:
+            stat.lerp_(value.to(stat.dtype), bn.momentum)
+        else:  # a cumulative average, without reading the count back to the host
+            stat.lerp_(value.to(stat.dtype), (1 / bn.num_batches_tracked).to(stat.dtype))
 
 
 class NonLocal2d(nn.Module):
@@ -178,4 +187,7 @@ class NonLocal2d(nn.Module):
             z = F.linear(y, weight, conv.bias)
             return bn(z.view(*z.shape, 1, 1)).view(z.shape) + x
         rows, folded = fold_linear_batch_norm(y, weight, conv.bias, bn)
-        return torch.addmm(x, rows.to(x.dtype), folded.to(x.dtype))
+        # in x's dtype, as the residual sum of the layers would be (autocast
+        # would round an fp32 x to bf16)
+        with torch.autocast(x.device.type, enabled=False):
+            return torch.addmm(x, rows.to(x.dtype), folded.to(x.dtype))
