@@ -63,3 +63,17 @@ def test_restoring_buffers_copies_back_only_those_written():
     with restoring_written_buffers(model):
         used(torch.randn(8, 3))
     assert [buffer._version for buffer in untouched.buffers()] == versions
+
+
+def test_a_nan_statistic_that_was_not_written_is_not_rewritten():
+    # a skipped non-finite step can leave NaN running statistics behind
+    import torch
+    from vireid.models.cuda_graphs import restoring_written_buffers
+    model = nn.Sequential(nn.BatchNorm1d(3), nn.BatchNorm1d(3)).train()
+    used, untouched = model
+    with torch.no_grad():
+        untouched.running_var.fill_(float('nan'))
+    versions = [buffer._version for buffer in untouched.buffers()]
+    with restoring_written_buffers(model):
+        used(torch.randn(8, 3))
+    assert [buffer._version for buffer in untouched.buffers()] == versions

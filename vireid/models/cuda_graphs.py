@@ -86,8 +86,15 @@ def restoring_written_buffers(module: nn.Module):
     finally:
         with torch.no_grad():
             for buffer, value in saved:
-                if not torch.equal(buffer, value):
+                if not _same_values(buffer, value):
                     buffer.copy_(value)
+
+
+def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """``torch.equal`` that counts NaN as equal to NaN (a NaN running statistic is not a write)."""
+    if not a.is_floating_point():
+        return torch.equal(a, b)
+    return bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
 def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
