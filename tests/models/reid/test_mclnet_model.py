@@ -169,6 +169,27 @@ def test_before_update_logits_use_the_classifier_before_its_step():
     assert torch.isfinite(logs['loss_confusion'])
 
 
+def test_updated_logits_use_the_classifier_after_its_step():
+    model = build(confusion_logits='updated')
+    seen = {}
+    forward_train = model.forward_train
+
+    def recording_forward_train(inputs, data_samples):
+        features = forward_train(inputs, data_samples)
+        seen['pooled'] = features['pooled'].detach().clone()
+        return features
+
+    model.forward_train = recording_forward_train
+    model.loss_confusion.register_forward_hook(
+        lambda module, args, out: seen.update(logits=args[0].detach().clone()))
+    before = copy.deepcopy(model.modality_classifier)
+    model.train_step(make_batch(), optim_dict(model))
+    # the E step leaves M alone: M now is M after its own step
+    after = model.modality_classifier(seen['pooled']).detach()
+    torch.testing.assert_close(seen['logits'], after)
+    assert not torch.allclose(after, before(seen['pooled']))
+
+
 def test_without_mcm_one_ordinary_step():
     model = build(mcm=False)
     assert model.modality_classifier is None
