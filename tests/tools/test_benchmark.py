@@ -17,7 +17,7 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
         '--test-batch-size', '4', '--out', str(out), '--cfg-options',
         'train_dataloader.sampler.num_ids=2', 'train_dataloader.sampler.num_instances=1',
         'model.backbone.base_channels=8', 'model.head.in_channels=64']
-        + (['--profile', '2'] if task == 'train' else []))
+        + ['--profile', '2'])
     runpy.run_path(str(ROOT / 'tools/analysis_tools/benchmark.py'), run_name='__main__')
     result = json.loads(out.read_text())
     names = [r['name'] for r in result['results']]
@@ -30,13 +30,12 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
         assert r['gflops_per_image'] > 0
     printed = capsys.readouterr().out
     assert 'img/s' in printed
-    if task == 'train':
-        profile = result['results'][0]['profile']
-        times = [ms for _, ms, _ in profile['top']]
-        # the costliest operators, costliest first, within the per-step total
-        assert times == sorted(times, reverse=True) and 0 < sum(times) <= profile['device_ms']
-        assert profile['kernels'] >= len(times)
-        assert 'CPU operator time per step' in printed
+    profile = result['results'][0]['profile']
+    times = [ms for _, ms, _ in profile['top']]
+    # the costliest operators, costliest first, within the per-step total
+    assert times == sorted(times, reverse=True) and 0 < sum(times) <= profile['device_ms']
+    assert profile['kernels'] >= len(times)
+    assert 'CPU operator time per step' in printed
 
 
 def test_benchmark_refuses_to_time_skipped_steps(tmp_path, monkeypatch):

@@ -43,8 +43,8 @@ def parse_args():
     parser.add_argument('--test-batch-size', type=int, default=512)
     parser.add_argument('--no-yardstick', action='store_true')
     parser.add_argument('--profile', type=int, default=0, metavar='STEPS',
-                        help='after timing, profile this many steps: kernel time and '
-                        'kernels per step, and the costliest kernels')
+                        help='after timing, profile this many steps (train or test): '
+                        'kernel time and kernels per step, and the costliest kernels')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -132,8 +132,12 @@ def benchmark_test(cfg, args, device, peak):
     flops = bench.count_flops(lambda: step(0)) / len(batch['data_samples'])
     bench.reset_peak_memory(device)
     ms = bench.time_iterations(step, args.iters, args.warmup, device)
-    return [bench.summarize(f'{cfg.model.type} test embedding', ms, len(batch['data_samples']),
-                            flops, peak, bench.peak_memory_gb(device))]
+    results = [bench.summarize(f'{cfg.model.type} test embedding', ms,
+                               len(batch['data_samples']), flops, peak,
+                               bench.peak_memory_gb(device))]
+    if args.profile:
+        results[0]['profile'] = bench.profile_steps(step, args.profile, device)
+    return results
 
 
 def print_profile(profile: dict, device: torch.device) -> None:

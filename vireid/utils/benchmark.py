@@ -191,7 +191,7 @@ def profile_steps(step: Callable[[int], None], steps: int, device: torch.device,
     leaves the GPU idle. On CUDA the kernels inside CUDA-graph replays are
     counted too; on the CPU the operators' own CPU time is summed instead.
     Returns ``dict(device_ms, kernels, top=[(name, ms, count), ...])``, each
-    per step.
+    per step; on CUDA the kernels include the device's memory copies and fills.
     """
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
