@@ -87,11 +87,9 @@ def _fold(y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
     else:
         centred, var = y, bn.running_var.to(dtype)
     scale = gamma * torch.rsqrt(var + bn.eps)
-    if batch_stats:
-        # BN subtracts W's bias again: it gets an exactly-zero gradient, as from BN
-        shift = beta + bias * 0
-    else:
-        shift = (bias - bn.running_mean.to(dtype)) * scale + beta
+    # with batch statistics BN subtracts W's bias again: an exactly-zero gradient, as from BN
+    shift = (beta + bias * 0 if batch_stats
+             else (bias - bn.running_mean.to(dtype)) * scale + beta)
     rows = F.pad(centred, (0, 1), value=1.)
     return rows, torch.cat([weight.t() * scale, shift.unsqueeze(0)])
 
