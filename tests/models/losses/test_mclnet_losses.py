@@ -6,7 +6,7 @@ import torch
 
 from vireid.models.losses.mclnet_losses import (
     MarginalCenterAggregationLoss, ModalityClassificationLoss, ModalityConfusionLoss,
-    batch_class_means, center_aggregation_term, center_separation_term,
+    center_aggregation_term, center_separation_term,
     marginal_center_aggregation_loss, modality_accuracy, modality_classification_loss,
     modality_confusion_loss)
 
@@ -108,14 +108,6 @@ def test_eq5_bad_input():
         marginal_center_aggregation_loss(FEATS, LABELS[:3], CENTERS)
 
 
-def test_batch_class_means():
-    feats = torch.tensor([[1., 0.], [3., 0.], [0., 4.]])
-    centers, local = batch_class_means(feats, torch.tensor([5, 5, 2]))
-    # classes sorted: 2 -> (0, 4); 5 -> mean((1,0), (3,0)) = (2, 0)
-    assert torch.equal(centers, torch.tensor([[0., 4.], [2., 0.]]))
-    assert local.tolist() == [1, 1, 0]
-
-
 def test_confusion_loss_by_hand():
     # logits (0, 0): p = (1/2, 1/2), L_e = -(1/2 ln 1/2 + 1/2 ln 1/2) = ln 2
     # logits (ln 3, 0): p = (3/4, 1/4), L_e = -(1/2 ln 3/4 + 1/2 ln 1/4) = ln 4 - ln 3 / 2
@@ -173,6 +165,10 @@ def test_center_module_parameter_and_batch_mean_modes():
     # batch means: class 0 -> (0.5, 1), class 1 -> (3, 2); distances to them:
     # f1 0.25+1 = 1.25, f2 0.25+1 = 1.25, f3 0+1 = 1, f4 0+1 = 1 -> aggregation 0
     # ||m0 - m1||^2 = 6.25 + 1 = 7.25 -> separation 10 - 7.25 = 2.75
+    assert means(FEATS, LABELS).item() == pytest.approx(2.75)
+    # 'all' negatives among batch means: class 2 has no sample, so no mean to keep apart from
+    # (its empty row sits at the origin, 1.25 and 13 from the two means)
+    means.negatives = 'all'
     assert means(FEATS, LABELS).item() == pytest.approx(2.75)
 
 

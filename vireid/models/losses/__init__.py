@@ -15,7 +15,7 @@ from .fmcnet_losses import (CrossModalityCenterLoss, ModalityDecompositionLoss,
                             per_modality_cross_entropy, shared_separation_loss,
                             specific_separation_loss)
 from .mclnet_losses import (MarginalCenterAggregationLoss, ModalityClassificationLoss,
-                            ModalityConfusionLoss, batch_class_means,
+                            ModalityConfusionLoss,
                             center_aggregation_term, center_separation_term,
                             marginal_center_aggregation_loss, modality_accuracy,
                             modality_classification_loss, modality_confusion_loss)
@@ -31,7 +31,7 @@ __all__ = [
     'identity_consistency_loss', 'per_modality_cross_entropy',
     'shared_separation_loss', 'specific_separation_loss',
     'MarginalCenterAggregationLoss', 'ModalityClassificationLoss',
-    'ModalityConfusionLoss', 'batch_class_means', 'center_aggregation_term',
+    'ModalityConfusionLoss', 'center_aggregation_term',
     'center_separation_term', 'marginal_center_aggregation_loss',
     'modality_accuracy', 'modality_classification_loss',
     'modality_confusion_loss'

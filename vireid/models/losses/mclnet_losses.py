@@ -4,13 +4,14 @@ identity- / camera-aware marginal center aggregation (eqs. 5-6).
 Pure functions carry the equations; the registered modules hold weights,
 hyper-parameters and (for the center losses) the learnable centers.
 """
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from vireid.registry import MODELS
+from .centers import identity_centers
 
 HINGE_MODES = ('sample', 'batch')
 NEGATIVE_MODES = ('batch', 'all')
@@ -75,12 +76,14 @@ def center_separation_term(labels: torch.Tensor,
                            centers: torch.Tensor,
                            rho: float = 4500.0,
                            hinge: str = 'sample',
-                           negatives: str = 'batch') -> torch.Tensor:
+                           negatives: str = 'batch',
+                           present: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Second term of eq. 5 (eq. 6 with camera labels):
     ``1/N sum_i [rho - min_{u != y_i} ||c_yi - c_u||^2]_+``.
 
     ``negatives='batch'`` takes ``u`` over the other classes present in the
-    batch; ``'all'`` over every other row of ``centers`` (the authors' code).
+    batch; ``'all'`` over every other row of ``centers`` (the authors' code)
+    for which ``present`` (``[num_classes]`` bool, default all) is set.
     Samples with no other class to compare with contribute 0.
     """
     if negatives == 'batch':
@@ -94,7 +97,10 @@ def center_separation_term(labels: torch.Tensor,
     # between a center and itself
     dist = (mine.pow(2).sum(1, keepdim=True) + others.pow(2).sum(1)[None, :]
             - 2 * mine @ others.t()).clamp(min=0)  # [N, M]
-    dist = dist.masked_fill(labels[:, None] == other_labels[None, :], float('inf'))
+    excluded = labels[:, None] == other_labels[None, :]
+    if present is not None and negatives == 'all':
+        excluded = excluded | ~present[None, :]
+    dist = dist.masked_fill(excluded, float('inf'))
     nearest = dist.min(dim=1).values
     has_other = torch.isfinite(nearest)
     # a sample whose class is alone in the batch has nothing to keep apart from
@@ -112,7 +118,8 @@ def marginal_center_aggregation_loss(feats: torch.Tensor,
                                      sigma: float = 8.0,
                                      rho: float = 4500.0,
                                      hinge: str = 'sample',
-                                     negatives: str = 'batch') -> torch.Tensor:
+                                     negatives: str = 'batch',
+                                     present: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Eq. 5 (ICA, identity labels) and eq. 6 (CCA, camera labels):
     marginal center aggregation = :func:`center_aggregation_term` +
     :func:`center_separation_term`.
@@ -126,6 +133,8 @@ def marginal_center_aggregation_loss(feats: torch.Tensor,
         hinge: ``'sample'`` (the paper) or ``'batch'`` (the authors' code).
         negatives: ``'batch'`` or ``'all'`` (the authors' code); see
             :func:`center_separation_term`.
+        present: ``[num_classes]`` bool, the rows of ``centers`` that exist
+            (with batch means: the classes in the batch); default all.
     """
     if hinge not in HINGE_MODES:
         raise ValueError(f'hinge must be one of {HINGE_MODES}, got {hinge!r}')
@@ -142,17 +151,7 @@ def marginal_center_aggregation_loss(feats: torch.Tensor,
     dtype = torch.promote_types(torch.promote_types(feats.dtype, centers.dtype), torch.float32)
     feats, centers = feats.to(dtype), centers.to(dtype)
     return (center_aggregation_term(feats, labels, centers, sigma, hinge)
-            + center_separation_term(labels, centers, rho, hinge, negatives))
-
-
-def batch_class_means(feats: torch.Tensor,
-                      labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Per-class means of the batch: ``(centers [C, D], local_labels [N])``
-    with ``local_labels`` indexing ``centers``."""
-    classes, local = torch.unique(labels, return_inverse=True)
-    sums = feats.new_zeros(classes.shape[0], feats.shape[1]).index_add(0, local, feats)
-    counts = torch.bincount(local, minlength=classes.shape[0]).to(feats.dtype)
-    return sums / counts[:, None], local
+            + center_separation_term(labels, centers, rho, hinge, negatives, present))
 
 
 @MODELS.register_module()
@@ -195,7 +194,9 @@ class MarginalCenterAggregationLoss(nn.Module):
         center_mode: ``'parameter'``: learnable ``centers`` (``[num_classes,
             feat_dim]``, N(0, init_std^2) as in the authors' code) that the
             optimizer owning this module updates; ``'batch_mean'``: the
-            per-class means of the current batch (differentiable; no state).
+            per-class means of the current batch (differentiable; no state),
+            in a table of ``num_classes`` rows, so labels must lie in
+            ``0..num_classes-1`` either way.
         init_std: standard deviation of the initial centers.
     """
 
@@ -228,12 +229,14 @@ class MarginalCenterAggregationLoss(nn.Module):
             self.register_parameter('centers', None)
 
     def forward(self, feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        present = None
         if self.centers is None:
-            centers, labels = batch_class_means(feats, labels)
+            # a table of num_classes rows: no torch.unique, which waits for the GPU
+            centers, present = identity_centers(feats, labels, self.num_classes)
         else:
             centers = self.centers
         return self.loss_weight * marginal_center_aggregation_loss(
-            feats, labels, centers, self.sigma, self.rho, self.hinge, self.negatives)
+            feats, labels, centers, self.sigma, self.rho, self.hinge, self.negatives, present)
 
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, sigma={self.sigma}, rho={self.rho}, '

@@ -54,9 +54,7 @@ class MCLNet(AlternatingReIDModel, AGW):
             or ``'before_update'`` (the authors' code).
         graph_losses: in training on a GPU, replay both steps' loss terms as
             CUDA graphs (see :class:`AlternatingReIDModel`); the labels,
-            modalities and camera indices travel in the features. Not with
-            ``center_mode='batch_mean'``, whose ``torch.unique`` waits for
-            the GPU.
+            modalities and camera indices travel in the features.
     """
 
     def __init__(self,
@@ -118,12 +116,6 @@ class MCLNet(AlternatingReIDModel, AGW):
                 raise ValueError(f"cca num_classes={cca['num_classes']} but "
                                  f'{len(camera_ids)} camera_ids {list(camera_ids)}')
             self.cca = MODELS.build(cca)
-        batch_means = [name for name in ('ica', 'cca')
-                       if getattr(getattr(self, name), 'center_mode', None) == 'batch_mean']
-        if graph_losses and batch_means:
-            raise ValueError(f"{batch_means} with center_mode='batch_mean' need torch.unique, "
-                             'which waits for the GPU: no CUDA graph can hold it; set '
-                             'graph_losses=False')
 
     # ------------------------------------------------------------------ steps
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
