@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from vireid.models.reid.loss_graphs import LossGraphs, _FeatureLoss
+from vireid.models.reid.loss_graphs import LossGraphs, _FeatureLoss, reached_parameters
 from vireid.structures import ReIDDataSample
 from test_fmcnet import batch, build  # same directory: pytest puts it on the path
 
@@ -65,9 +65,39 @@ def test_a_graphed_loss_that_reads_the_data_samples_is_refused():
     def per_sample_weights(features, data_samples):
         return dict(loss=features['x'].sum() * len(data_samples))
 
-    module = _FeatureLoss(per_sample_weights, nn.Module())
+    module = _FeatureLoss(per_sample_weights)
     with pytest.raises(RuntimeError, match='per_sample_weights reads data_samples'):
         module(dict(x=torch.ones(2)))
+
+
+def test_a_graph_trains_only_the_parameters_its_loss_reaches():
+    model = nn.ModuleDict(dict(head=nn.Linear(3, 2), centers=nn.Linear(3, 3, bias=False),
+                               unused=nn.Linear(3, 3), frozen=nn.Linear(3, 2)))
+    model.frozen.requires_grad_(False)
+    x = torch.randn(4, 3, requires_grad=True)
+
+    def loss_fn(features, _):
+        x = features['x']
+        with torch.no_grad():  # read, not trained
+            accuracy = model.unused(x).sum()
+        # through a view of the weight, as a transposed matmul is
+        return dict(loss=(model.head(x) + model.frozen(x)).sum() + (x @ model.centers.weight.t()).sum(),
+                    acc=accuracy)
+
+    reached = reached_parameters(_FeatureLoss(loss_fn)(dict(x=x)).values(), model)
+    assert {id(p) for p in reached} == {id(model.head.weight), id(model.head.bias),
+                                        id(model.centers.weight)}
+    assert list(_FeatureLoss(loss_fn, reached).parameters()) == reached
+
+
+def test_a_training_step_keeps_no_autograd_graph_in_its_log():
+    # a graph kept alive past the step pins its parameters' gradient
+    # accumulators to the eager stream, which a later capture cannot use
+    model = build()
+    inputs, samples = step_batch(0)
+    log_vars = model.train_step(dict(inputs=inputs, data_samples=samples), sgd(model))
+    assert {'loss', 'loss_adversary'} <= log_vars.keys()
+    assert all(value.grad_fn is None for value in log_vars.values())
 
 
 def test_a_new_state_or_layout_captures_anew_and_the_same_one_replays():

@@ -43,7 +43,7 @@ def test_both_loss_functions_read_nothing_but_their_features(cca, confusion_logi
     assert features['confusion_logits'].requires_grad
     # what a capture runs: data_samples that raise when read
     for loss_fn, feats in ((model.adversary_loss, detached), (model.main_loss, features)):
-        graphed = _FeatureLoss(loss_fn, model)(feats)
+        graphed = _FeatureLoss(loss_fn)(feats)
         eager = loss_fn(feats, data['data_samples'])
         assert graphed.keys() == eager.keys()
         for name in graphed:

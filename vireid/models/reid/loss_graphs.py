@@ -17,14 +17,15 @@ What a graph fixes: the layout of each feature, the autocast dtype, the
 switches), and what the loss reads beyond that (its modules' settings,
 which parameters require gradients), as it was at capture.
 """
-from typing import Callable, Dict
+from typing import Callable, Dict, Iterable, List, Sequence
 
 import torch
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 
 from vireid.models.cuda_graphs import (EAGER, GraphCache, autocast_dtype,
-                                       capture_keeping_buffers, tensor_layout)
+                                       capture_keeping_buffers, restoring_written_buffers,
+                                       tensor_layout)
 
 LossFunction = Callable[[Dict[str, torch.Tensor], object], Dict[str, torch.Tensor]]
 
@@ -52,20 +53,45 @@ def _refuse_wrapper_calls(module: nn.Module, args) -> None:
 
 
 class _FeatureLoss(nn.Module):
-    """``loss_fn(features, data_samples=<unreadable>)`` as a module whose parameters are those of ``surface``.
+    """``loss_fn(features, data_samples=<unreadable>)`` as a module whose parameters are ``trained``.
 
-    ``surface`` (the whole model) holds every weight the loss may train (the
-    learnable center tables of a loss, say); a weight it leaves unused gets
-    no gradient from the graph.
+    ``trained`` are the weights the loss reaches (:func:`reached_parameters`);
+    the graph differentiates those and hands the model's others nothing.
     """
 
-    def __init__(self, loss_fn: LossFunction, surface: nn.Module):
+    def __init__(self, loss_fn: LossFunction, trained: Sequence[nn.Parameter] = ()):
         super().__init__()
-        self.surface = surface
         self.loss_fn = loss_fn
+        self.trained = nn.ParameterList(trained)
 
     def forward(self, features: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         return self.loss_fn(features, _NoDataSamples(self.loss_fn))
+
+
+def reached_parameters(outputs: Iterable[torch.Tensor],
+                       surface: nn.Module) -> List[nn.Parameter]:
+    """The trainable parameters of ``surface`` that ``outputs``' autograd graph reaches.
+
+    Why not all of them: the replay of a graph is one autograd node with an
+    edge to each parameter it was captured with, and those edges keep the
+    parameters' gradient accumulators alive, bound to the stream of the
+    eager step that made them. A later capture whose backward reaches such
+    a parameter (the main step's head, after the adversary step's replay)
+    would then make the default stream wait on the capturing one, which
+    invalidates the capture. Walking the graph launches no kernel.
+    """
+    reached, seen = set(), set()
+    stack = [t.grad_fn for t in outputs if torch.is_tensor(t) and t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, 'variable', None)  # an AccumulateGrad node
+        if variable is not None:
+            reached.add(id(variable))
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return [p for p in surface.parameters() if p.requires_grad and id(p) in reached]
 
 
 class LossGraphs(GraphCache):
@@ -73,9 +99,9 @@ class LossGraphs(GraphCache):
 
     ``__call__(loss_fn, features, data_samples, model, state)`` returns
     ``loss_fn(features, data_samples)``'s terms, from a replay where one is
-    available (else eagerly). ``model``'s parameters are the ones the graph
-    differentiates, and its DDP wrapping decides whether graphs may run;
-    ``state`` (hashable) joins the key.
+    available (else eagerly). The graph differentiates those of ``model``'s
+    parameters that the loss reaches at capture; ``model``'s DDP wrapping
+    decides whether graphs may run; ``state`` (hashable) joins the key.
 
     The terms of a replay live in the graph's memory and are overwritten by
     the next replay: ``parse_losses`` copies them (``.mean()``) into the log.
@@ -102,7 +128,11 @@ class LossGraphs(GraphCache):
         hooks = [module.register_forward_pre_hook(_refuse_wrapper_calls)
                  for module in surface.modules() if is_model_wrapper(module)]
         try:
-            return capture_keeping_buffers(_FeatureLoss(loss_fn, surface), (sample, ))
+            # a first pass finds the weights the loss trains; the capture's own
+            # warm-up passes follow, and the model's buffers end as they were
+            with restoring_written_buffers(surface):
+                trained = reached_parameters(_FeatureLoss(loss_fn)(sample).values(), surface)
+                return capture_keeping_buffers(_FeatureLoss(loss_fn, trained), (sample, ))
         except _CallsWrapper as wrapped:
             self._warn('wrapper', f'{loss_fn.__qualname__} calls {wrapped} through its DDP wrapper, '
                        'which a CUDA-graph replay would skip: it runs eagerly')
