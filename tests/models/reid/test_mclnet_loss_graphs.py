@@ -5,7 +5,7 @@ from mmengine.config import ConfigDict
 from test_loss_graphs import assert_graphed_trains_as_eager  # same directory
 from test_mclnet_model import build, make_batch, optim_dict, tiny_cfg
 
-from vireid.models.reid.loss_graphs import _FeatureLoss
+from vireid.models.reid.loss_graphs import LossGraphs, _FeatureLoss
 from vireid.models.reid.mclnet import MCLNet
 from vireid.structures import ReIDDataSample
 from vireid.utils.benchmark import use_cuda_graphs
@@ -55,6 +55,29 @@ def test_the_benchmark_graphs_mclnet_losses_too():
     cfg = ConfigDict(type='MCLNet', backbone=dict(type='TwoStreamResNet'))
     use_cuda_graphs(cfg)
     assert cfg.graph_losses and cfg.backbone.cuda_graph
+
+
+class RefusingGraphs(LossGraphs):
+    def __call__(self, *args):
+        raise AssertionError('a loss graph was used')
+
+
+def test_under_autocast_with_a_graphed_backbone_the_losses_run_eagerly(monkeypatch):
+    # the combination that trained non-finite at full size on an H200
+    import vireid.models.reid.mclnet as mclnet
+    model = build(graph_losses=True).train()
+    model._loss_graphs = RefusingGraphs()
+    monkeypatch.setattr(mclnet, 'autocast_dtype', lambda: torch.bfloat16)
+    monkeypatch.setattr(torch.Tensor, 'is_cuda', property(lambda self: True))  # as on a GPU
+    data = model.data_preprocessor(step_batch(0), True)
+    features = model.forward_train(data['inputs'], data['data_samples'])
+    model.backbone.cuda_graph = True
+    with pytest.warns(UserWarning, match='point 16'):
+        assert 'loss_confusion' in model.loss_terms(model.main_loss, features, None)
+    # with the backbone eager, the graphs are used
+    model.backbone.cuda_graph = False
+    with pytest.raises(AssertionError, match='a loss graph was used'):
+        model.loss_terms(model.main_loss, features, None)
 
 
 def train(model, steps, device):
