@@ -1,0 +1,157 @@
+"""Does a config train the same with CUDA graphs as without? Steps of a graphed and an eager copy, compared.
+
+    python tools/analysis_tools/check_cuda_graphs.py CONFIG [--graphs backbone losses]
+        [--amp] [--channels-last] [--steps 4] [--tolerance 0.05] [--cfg-options ...]
+
+Both copies start from the same weights and see the same batches (random
+images in the sampler's layout, new ones every step). After each step it
+prints the logged terms of both, and at the end the parameters and buffers
+whose graphed values drifted furthest from the eager ones, relative to how
+far the eager training moved them. Exit status 1 when a graphed value is
+non-finite where the eager one is not, or a drift exceeds ``--tolerance``.
+On a machine without CUDA no graph runs: the two copies must then agree
+exactly, which checks only the tool.
+"""
+import argparse
+import copy
+import sys
+from typing import Dict, List, Tuple
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+
+from vireid.registry import MODELS
+from vireid.utils import benchmark as bench
+from vireid.utils import register_all_modules
+from vireid.utils.launch import use_amp
+
+GRAPHS = ('backbone', 'losses')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Compare graphed and eager training steps')
+    parser.add_argument('config')
+    parser.add_argument('--graphs', nargs='+', choices=GRAPHS,
+                        help='what the graphed copy replays (default: what benchmark.py '
+                        '--cuda-graph replays: the backbone, and the losses of models that can)')
+    parser.add_argument('--steps', type=int, default=4)
+    parser.add_argument('--amp', action='store_true', help='bf16 autocast')
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--tolerance', type=float, default=0.05,
+                        help='largest drift allowed: |graphed - eager| / |eager - initial|')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def make_graphed_copy(model: torch.nn.Module, graphs=None) -> torch.nn.Module:
+    """A copy of ``model`` (same weights) that replays ``graphs`` as CUDA graphs."""
+    graphed = copy.deepcopy(model)
+    if graphs is None:
+        graphs = [name for name in GRAPHS if name == 'backbone' or hasattr(graphed, 'graph_losses')]
+    graphed.backbone.cuda_graph = 'backbone' in graphs
+    if 'losses' in graphs:
+        if not hasattr(graphed, 'graph_losses'):
+            raise ValueError(f'{type(model).__name__} has no graph_losses option: '
+                             'use --graphs backbone')
+        graphed.graph_losses = True
+    return graphed
+
+
+def state(model: torch.nn.Module) -> Dict[str, torch.Tensor]:
+    """Parameters and floating-point buffers, copied in float32."""
+    values = dict(model.named_parameters())
+    values.update((name, b) for name, b in model.named_buffers() if b.is_floating_point())
+    return {name: value.detach().float().clone() for name, value in values.items()}
+
+
+def drifts(graphed: Dict[str, torch.Tensor], eager: Dict[str, torch.Tensor],
+           initial: Dict[str, torch.Tensor]) -> List[Tuple[float, str]]:
+    """``(drift, name)``, largest first: ``|graphed - eager| / |eager - initial|`` per tensor.
+
+    Non-finite graphed values where the eager ones are finite count as an
+    infinite drift; tensors the eager training left unchanged are skipped.
+    """
+    result = []
+    for name, value in eager.items():
+        other = graphed[name]
+        if not other.isfinite().all() and value.isfinite().all():
+            result.append((float('inf'), name))
+            continue
+        moved = (value - initial[name]).norm()
+        if moved > 0:
+            result.append((float((other - value).norm() / moved), name))
+    return sorted(result, reverse=True)
+
+
+def log_line(name: str, eager: dict, graphed: dict) -> str:
+    terms = sorted(set(eager) | set(graphed))
+    cells = [f'{t}={float(eager[t].detach()):.5g}/{float(graphed[t].detach()):.5g}'
+             for t in terms if t in eager and t in graphed]
+    return f'{name}: ' + ' '.join(cells)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    register_all_modules()
+    DefaultScope.overwrite_default_scope('vireid')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.amp:
+        use_amp(cfg, 'bfloat16')
+    img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
+    device = torch.device(args.device)
+    if device.type != 'cuda':
+        print('no CUDA device: the graphed copy runs eagerly too, so this checks only the tool')
+    # the same convolution algorithms in both copies: only the graphs differ
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+
+    torch.manual_seed(0)
+    eager = MODELS.build(cfg.model)
+    graphed = make_graphed_copy(eager, args.graphs)
+    models, wrappers = (eager, graphed), []
+    for i, model in enumerate(models):
+        model.to(device).train()
+        if args.channels_last:
+            model.data_preprocessor.channels_last = True
+            bench.set_channels_last(model)
+        wrappers.append(build_optim_wrapper(model, cfg.optim_wrapper))
+        bench.start_schedule(wrappers[-1], cfg.get('param_scheduler'))
+    initial = state(eager)
+
+    sampler = cfg.train_dataloader.sampler
+    skipped = [0, 0]
+    for step in range(args.steps):
+        torch.manual_seed(step)
+        batch = bench.synthetic_batch(sampler.num_ids, sampler.num_instances, img_size, device)
+        logs = []
+        for i, (model, wrapper) in enumerate(zip(models, wrappers)):
+            torch.manual_seed(1000 + step)  # the same random augmentations in both
+            logs.append(model.train_step(batch, wrapper))
+            skipped[i] += bench.skipped_updates()
+        print(log_line(f'step {step} eager/graphed', *logs), flush=True)
+
+    worst = drifts(state(graphed), state(eager), initial)
+    print(f'largest drifts after {args.steps} steps (|graphed - eager| / |eager - initial|):')
+    for drift, name in worst[:8]:
+        print(f'  {drift:10.3g}  {name}')
+    failures = [name for drift, name in worst if drift > args.tolerance]
+    if skipped[1] > skipped[0]:
+        failures.append(f'{skipped[1]} skipped updates graphed, {skipped[0]} eager')
+    if failures:
+        print(f'graphed training differs from eager beyond {args.tolerance}: '
+              f'{len(failures)} tensors or counts, e.g. {failures[:3]}')
+        return 1
+    graphs = [name for name, on in (('backbone', graphed.backbone.cuda_graph),
+                                    ('losses', getattr(graphed, 'graph_losses', False))) if on]
+    print(f'graphed training matches eager within {args.tolerance} '
+          f'(graphs: {" + ".join(graphs)}; amp={args.amp})')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
