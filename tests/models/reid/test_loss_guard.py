@@ -79,6 +79,16 @@ def test_a_finite_step_equals_plain_update_params():
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), twin.parameters()))
 
 
+@pytest.mark.parametrize('fused', [True, False])
+@pytest.mark.parametrize('scale', [1.0, math.nan])
+def test_the_log_outlives_the_step_without_its_graph(fused, scale):
+    model, ow = wrapper(fused=fused)
+    total, log_vars = loss_of(model, scale)
+    guarded_update(ow, total, log_vars)
+    assert all(value.grad_fn is None for value in log_vars.values())
+    assert log_vars['loss'].item() == pytest.approx(total.item(), nan_ok=True)
+
+
 def test_a_skipped_first_step_creates_no_momentum_buffer():
     # fused SGD would allocate the buffer uninitialised and keep garbage
     model, ow = wrapper('SGD')

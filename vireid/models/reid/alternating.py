@@ -37,12 +37,6 @@ def snapshot_call(module: torch.nn.Module, *args):
     return functional_call(module, params, args, strict=False)
 
 
-def _detached(log_vars: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Logged values without the autograd graph they came from."""
-    return {name: value.detach() if torch.is_tensor(value) else value
-            for name, value in log_vars.items()}
-
-
 class AlternatingReIDModel(BaseModel):
     """A model trained in two steps per iteration over an ``OptimWrapperDict``.
 
@@ -89,9 +83,8 @@ class AlternatingReIDModel(BaseModel):
             adversary_losses = self.loss_terms(self.adversary_loss, detached, data_samples)
         adversary_total, adversary_log = self.parse_losses(adversary_losses)
         guarded_update(adversary, adversary_total, adversary_log, self.adversary_key)
-        # nothing of the adversary step's graph may live on into the main step:
-        # see loss_graphs.reached_parameters
-        adversary_log = _detached(adversary_log)
+        # nothing of the adversary step's graph may live on into the main step
+        # (guarded_update detached its log): see loss_graphs.reached_parameters
         del adversary_losses, adversary_total
 
         with main.optim_context(self):
@@ -99,7 +92,6 @@ class AlternatingReIDModel(BaseModel):
             main_losses = self.loss_terms(self.main_loss, features, data_samples)
         main_total, log_vars = self.parse_losses(main_losses)
         guarded_update(main, main_total, log_vars, self.main_key)
-        log_vars = _detached(log_vars)
 
         # parse_losses names both totals 'loss': keep both in the log
         adversary_log['loss_adversary'] = adversary_log.pop('loss')

@@ -108,6 +108,11 @@ def guarded_update(optim_wrapper: OptimWrapper, total: torch.Tensor,
     Sync-free path (see the module docstring): the backward pass runs and the
     fused optimizer kernels skip the update. Synchronous path: a skipped
     step runs no backward pass at all.
+
+    Afterwards ``log_vars`` hold detached values: a logged term kept past
+    the step would keep its autograd graph alive, and with it the
+    parameters' gradient accumulators, bound to the stream that made them,
+    which a later CUDA-graph capture cannot use.
     """
     terms = loss_terms(log_vars)
     finite = torch.isfinite(total.detach()).all().to(torch.float32)
@@ -127,3 +132,6 @@ def guarded_update(optim_wrapper: OptimWrapper, total: torch.Tensor,
         optim_wrapper.update_params(total)
     else:
         record(dict(step=step, skipped=True, terms=terms))
+    for name, value in log_vars.items():
+        if torch.is_tensor(value):
+            log_vars[name] = value.detach()
