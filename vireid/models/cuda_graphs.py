@@ -74,10 +74,10 @@ def make_graphed_thread_local(module: nn.Module, sample_args: tuple) -> Callable
 def restoring_written_buffers(module: nn.Module):
     """Within the block, buffers of ``module`` that get written end as they were.
 
-    Only the changed ones are copied back: a loss graph's module is the
-    whole model, whose backbone BN statistics may be saved for a backward
-    pass of this step that has not run yet, and an in-place write would fail
-    that pass. (Values are compared: BN kernels write their statistics
+    Only the changed ones are copied back: around a loss graph's capture
+    ``module`` is the whole model, whose backbone BN statistics may be saved
+    for a backward pass of this step that has not run yet, and an in-place
+    write would fail that pass. (Values are compared: BN kernels write their statistics
     without moving the tensors' version counters.)
     """
     saved = [(buffer, buffer.detach().clone()) for buffer in module.buffers()]

@@ -84,9 +84,13 @@ def test_a_graph_trains_only_the_parameters_its_loss_reaches():
         return dict(loss=(model.head(x) + model.frozen(x)).sum() + (x @ model.centers.weight.t()).sum(),
                     acc=accuracy)
 
-    reached = reached_parameters(_FeatureLoss(loss_fn)(dict(x=x)).values(), model)
+    terms = _FeatureLoss(loss_fn)(dict(x=x))
+    reached = reached_parameters(terms.values(), model)
     assert {id(p) for p in reached} == {id(model.head.weight), id(model.head.bias),
                                         id(model.centers.weight)}
+    # a term may be a list of tensors, as parse_losses allows
+    listed = reached_parameters([[terms['acc'], model.unused(x).sum()]], model)
+    assert {id(p) for p in listed} == {id(model.unused.weight), id(model.unused.bias)}
     assert list(_FeatureLoss(loss_fn, reached).parameters()) == reached
 
 

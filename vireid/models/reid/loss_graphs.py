@@ -10,7 +10,7 @@ samples fails at capture, instead of baking the first batch into the graph.
 Under DDP a loss that calls a wrapped module (FMCNet's discriminators in
 their own step) runs eagerly: the wrapper's forward prepares the gradient
 all-reduce of each iteration, which a replay would skip. This is found in
-the first warm-up pass of the capture, before anything is recorded.
+the eager pass that precedes the capture, before anything is recorded.
 
 What a graph fixes: the layout of each feature, the autocast dtype, the
 ``state`` its caller puts in the key (the model's settings: loss weights,
@@ -22,6 +22,7 @@ from typing import Callable, Dict, Iterable, List, Sequence
 import torch
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
+from torch.utils._pytree import tree_leaves
 
 from vireid.models.cuda_graphs import (EAGER, GraphCache, autocast_dtype,
                                        capture_keeping_buffers, restoring_written_buffers,
@@ -68,7 +69,7 @@ class _FeatureLoss(nn.Module):
         return self.loss_fn(features, _NoDataSamples(self.loss_fn))
 
 
-def reached_parameters(outputs: Iterable[torch.Tensor],
+def reached_parameters(outputs: Iterable,
                        surface: nn.Module) -> List[nn.Parameter]:
     """The trainable parameters of ``surface`` that ``outputs``' autograd graph reaches.
 
@@ -81,7 +82,9 @@ def reached_parameters(outputs: Iterable[torch.Tensor],
     invalidates the capture. Walking the graph launches no kernel.
     """
     reached, seen = set(), set()
-    stack = [t.grad_fn for t in outputs if torch.is_tensor(t) and t.grad_fn is not None]
+    # terms may be lists of tensors (parse_losses sums those too)
+    stack = [t.grad_fn for t in tree_leaves(list(outputs))
+             if torch.is_tensor(t) and t.grad_fn is not None]
     while stack:
         node = stack.pop()
         if node is None or node in seen:
