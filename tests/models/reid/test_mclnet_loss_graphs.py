@@ -74,8 +74,12 @@ def test_under_autocast_with_a_graphed_backbone_the_losses_run_eagerly(monkeypat
     model.backbone.cuda_graph = True
     with pytest.warns(UserWarning, match='point 16'):
         assert 'loss_confusion' in model.loss_terms(model.main_loss, features, None)
-    # with the backbone eager, the graphs are used
-    model.backbone.cuda_graph = False
+    # with the guard lifted (check_cuda_graphs.py --no-guards), or the backbone eager,
+    # the graphs are used
+    model.eager_losses_under_autocast = False
+    with pytest.raises(AssertionError, match='a loss graph was used'):
+        model.loss_terms(model.main_loss, features, None)
+    model.eager_losses_under_autocast, model.backbone.cuda_graph = True, False
     with pytest.raises(AssertionError, match='a loss graph was used'):
         model.loss_terms(model.main_loss, features, None)
 

@@ -60,6 +60,9 @@ class MCLNet(AlternatingReIDModel, AGW):
             :meth:`loss_terms`).
     """
 
+    # see loss_terms: the guard against graphed terms that diverged
+    eager_losses_under_autocast = True
+
     def __init__(self,
                  backbone: dict,
                  neck: dict,
@@ -142,13 +145,16 @@ class MCLNet(AlternatingReIDModel, AGW):
         backbone graphed too, graphed loss terms made the weights non-finite
         after the first step on an H200, while fp32, or bf16 with an eager
         backbone, trained finite, and so do small models in every mode. Not
-        understood yet (docs/benchmark.md, point 16): until it is, that
-        combination runs the terms eagerly.
+        understood yet (docs/benchmark.md, point 16): until it is, graphed
+        terms under any autocast with a graphed backbone run eagerly, unless
+        ``eager_losses_under_autocast`` is set False (what
+        ``tools/analysis_tools/check_cuda_graphs.py --no-guards`` does).
         """
         backbone = unwrap(self.backbone)
-        if self.graph_losses and getattr(backbone, 'cuda_graph', False) and autocast_dtype():
-            self._loss_graphs._warn('bf16', 'MCLNet: graph_losses with a graphed backbone under '
-                                    'autocast has trained non-finite (docs/benchmark.md, '
+        if (self.graph_losses and self.eager_losses_under_autocast
+                and getattr(backbone, 'cuda_graph', False) and autocast_dtype() is not None):
+            self._loss_graphs._warn('autocast', 'MCLNet: graph_losses with a graphed backbone '
+                                    'under autocast has trained non-finite (docs/benchmark.md, '
                                     'point 16); the loss terms run eagerly')
             return loss_fn(features, data_samples)
         return super().loss_terms(loss_fn, features, data_samples)
