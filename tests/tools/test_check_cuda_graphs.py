@@ -22,12 +22,19 @@ def tool():
 
 
 def test_drift_is_the_gap_to_eager_over_how_far_eager_moved(tool):
-    initial = dict(a=torch.zeros(2), still=torch.ones(1), b=torch.zeros(1))
-    eager = dict(a=torch.tensor([0.0, 2.0]), still=torch.ones(1), b=torch.ones(1))
-    graphed = dict(a=torch.tensor([0.0, 2.5]), still=torch.full((1, ), 7.0),
-                   b=torch.tensor([float('nan')]))
-    # 'still' never moved under eager training: no scale to judge it by
-    assert tool.drifts(graphed, eager, initial) == [(float('inf'), 'b'), (0.25, 'a')]
+    nan = float('nan')
+    initial = dict(a=torch.zeros(2), still=torch.ones(1), same=torch.ones(1), b=torch.zeros(1),
+                   both_nan=torch.zeros(2))
+    eager = dict(a=torch.tensor([0.0, 2.0]), still=torch.ones(1), same=torch.ones(1),
+                 b=torch.ones(1), both_nan=torch.tensor([1.0, nan]))
+    graphed = dict(a=torch.tensor([0.0, 2.5]), still=torch.full((1, ), 7.0), same=torch.ones(1),
+                   b=torch.tensor([nan]), both_nan=torch.tensor([1.0, nan]))
+    result = dict((name, drift) for drift, name in tool.drifts(graphed, eager, initial))
+    # moved where eager training did not, or non-finite where it stayed finite
+    assert result['still'] == result['b'] == float('inf')
+    assert result['a'] == 0.25
+    # no scale to judge by, but identical (NaN where eager has NaN)
+    assert result['same'] == result['both_nan'] == 0.0
 
 
 def test_on_the_cpu_both_copies_train_alike(tool, capsys):
@@ -54,6 +61,20 @@ def test_a_copy_that_trains_differently_is_named(tool, monkeypatch, capsys):
     assert 'differs from eager beyond 0.05' in printed
 
 
+def test_both_copies_draw_the_same_batch_augmentations(tool, capsys):
+    # the packed config flips, crops and erases on the device, from the global RNG
+    packed = [str(ROOT / 'configs/agw/agw_r18_synthetic_packed.py')] + TINY[1:]
+    assert tool.main(packed) == 0
+    assert 'matches eager' in capsys.readouterr().out
+
+
+def test_more_skipped_updates_in_the_graphed_copy_fail_the_check(tool, monkeypatch, capsys):
+    counts = iter([0, 1] * 2)  # per step: the eager copy's, then the graphed copy's
+    monkeypatch.setattr(tool.bench, 'skipped_updates', lambda: next(counts))
+    assert tool.main(TINY) == 1
+    assert '2 skipped updates graphed, 0 eager' in capsys.readouterr().out
+
+
 def test_losses_cannot_be_graphed_for_a_model_without_the_option(tool):
     with pytest.raises(ValueError, match='AGW has no graph_losses option'):
         tool.main(TINY[:1] + ['--graphs', 'backbone', 'losses'] + TINY[1:])
@@ -64,4 +85,4 @@ def test_losses_cannot_be_graphed_for_a_model_without_the_option(tool):
 def test_on_a_gpu_the_graphed_backbone_trains_as_the_eager_one(tool, amp, capsys):
     args = [a for a in TINY if a not in ('--device', 'cpu')]
     assert tool.main(args[:1] + amp + ['--channels-last'] + args[1:]) == 0
-    assert 'graphs: backbone' in capsys.readouterr().out
+    assert 'graphs replayed: backbone 1' in capsys.readouterr().out

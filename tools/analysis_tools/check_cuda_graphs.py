@@ -7,10 +7,13 @@ Both copies start from the same weights and see the same batches (random
 images in the sampler's layout, new ones every step). After each step it
 prints the logged terms of both, and at the end the parameters and buffers
 whose graphed values drifted furthest from the eager ones, relative to how
-far the eager training moved them. Exit status 1 when a graphed value is
-non-finite where the eager one is not, or a drift exceeds ``--tolerance``.
-On a machine without CUDA no graph runs: the two copies must then agree
-exactly, which checks only the tool.
+far the eager training moved them, and which graphs really replayed (a
+model may run a part eagerly, with a warning). Exit status 1 when a drift
+exceeds ``--tolerance`` (a non-finite or moved graphed value where the
+eager one is finite or unmoved counts as infinite), the graphed copy
+skipped more updates, or a graph asked for never replayed. On a machine
+without CUDA no graph runs: the two copies must then agree exactly, which
+checks only the tool.
 """
 import argparse
 import copy
@@ -42,6 +45,9 @@ def parse_args(argv=None):
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--tolerance', type=float, default=0.05,
                         help='largest drift allowed: |graphed - eager| / |eager - initial|')
+    parser.add_argument('--no-guards', action='store_true',
+                        help='graph what a model runs eagerly for safety (MCLNet under autocast '
+                        'with a graphed backbone), to see where it goes wrong')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -72,19 +78,29 @@ def drifts(graphed: Dict[str, torch.Tensor], eager: Dict[str, torch.Tensor],
            initial: Dict[str, torch.Tensor]) -> List[Tuple[float, str]]:
     """``(drift, name)``, largest first: ``|graphed - eager| / |eager - initial|`` per tensor.
 
-    Non-finite graphed values where the eager ones are finite count as an
-    infinite drift; tensors the eager training left unchanged are skipped.
+    Where that ratio has no scale (the eager training left a tensor
+    unchanged, or made it non-finite) or the graphed value is non-finite,
+    the drift is 0 for identical tensors (NaN matching NaN) and infinite
+    otherwise.
     """
     result = []
     for name, value in eager.items():
         other = graphed[name]
-        if not other.isfinite().all() and value.isfinite().all():
-            result.append((float('inf'), name))
-            continue
         moved = (value - initial[name]).norm()
-        if moved > 0:
+        if moved.isfinite() and moved > 0 and other.isfinite().all():
             result.append((float((other - value).norm() / moved), name))
+        else:
+            same = torch.equal(other.nan_to_num(7.25), value.nan_to_num(7.25)) and \
+                torch.equal(other.isnan(), value.isnan())
+            result.append((0.0 if same else float('inf'), name))
     return sorted(result, reverse=True)
+
+
+def replayed_graphs(model: torch.nn.Module) -> Dict[str, int]:
+    """Graphs each part of ``model`` captured (and so replays), by part."""
+    parts = dict(backbone=getattr(model.backbone, '_graphs', None),
+                 losses=getattr(model, '_loss_graphs', None))
+    return {name: graphs.num_graphs for name, graphs in parts.items() if graphs is not None}
 
 
 def log_line(name: str, eager: dict, graphed: dict) -> str:
@@ -113,6 +129,8 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     eager = MODELS.build(cfg.model)
     graphed = make_graphed_copy(eager, args.graphs)
+    if args.no_guards and hasattr(graphed, 'eager_losses_under_autocast'):
+        graphed.eager_losses_under_autocast = False
     models, wrappers = (eager, graphed), []
     for i, model in enumerate(models):
         model.to(device).train()
@@ -142,14 +160,18 @@ def main(argv=None) -> int:
     failures = [name for drift, name in worst if drift > args.tolerance]
     if skipped[1] > skipped[0]:
         failures.append(f'{skipped[1]} skipped updates graphed, {skipped[0]} eager')
+    asked = [name for name, on in (('backbone', graphed.backbone.cuda_graph),
+                                   ('losses', getattr(graphed, 'graph_losses', False))) if on]
+    replayed = replayed_graphs(graphed)
+    print('graphs replayed: ' + ', '.join(f'{name} {replayed.get(name, 0)}' for name in asked))
+    if device.type == 'cuda':
+        failures += [f'no {name} graph replayed' for name in asked if not replayed.get(name)]
     if failures:
         print(f'graphed training differs from eager beyond {args.tolerance}: '
               f'{len(failures)} tensors or counts, e.g. {failures[:3]}')
         return 1
-    graphs = [name for name, on in (('backbone', graphed.backbone.cuda_graph),
-                                    ('losses', getattr(graphed, 'graph_losses', False))) if on]
     print(f'graphed training matches eager within {args.tolerance} '
-          f'(graphs: {" + ".join(graphs)}; amp={args.amp})')
+          f'(graphs: {" + ".join(asked)}; amp={args.amp})')
     return 0
 
 
