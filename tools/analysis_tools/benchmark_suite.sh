@@ -23,6 +23,20 @@ run() {  # run NAME ARGS...: one benchmark, its log and JSON under OUT
     grep -A4 '^device:' "$OUT/$name.log" | sed "s/^/[$name] /"
 }
 
+# first: do the graphed models train as the eager ones? (a timing of a diverging model measures nothing)
+check() {  # check NAME ARGS...: check_cuda_graphs.py, its log under OUT
+    local name=$1; shift
+    CUDA_VISIBLE_DEVICES=0 python tools/analysis_tools/check_cuda_graphs.py "$@" > "$OUT/$name.log" 2>&1 \
+        || echo "FAILED $name" >> "$OUT/failed.txt"
+    grep -E '^graph(s replayed|ed training)' "$OUT/$name.log" | sed "s/^/[$name] /"
+}
+check check_agw configs/agw/agw_r50_sysu.py $FAST
+check check_fmcnet configs/fmcnet/fmcnet_r50_sysu.py $FAST
+# MCLNet's losses run eagerly under --amp with the backbone graphed (docs/benchmark.md point 16):
+# the backbone alone, then both graphed with that guard lifted, to see where they part
+check check_mclnet configs/mclnet/mclnet_r50_sysu.py $FAST --graphs backbone
+check check_mclnet_no_guards configs/mclnet/mclnet_r50_sysu.py $FAST --no-guards
+
 run agw_bf16_cl configs/agw/agw_r50_sysu.py $FAST
 run agw_bf16_cl_graph configs/agw/agw_r50_sysu.py $FAST --cuda-graph --no-yardstick
 run agw_fp32_graph configs/agw/agw_r50_sysu.py --channels-last --cuda-graph --no-yardstick
