@@ -97,18 +97,28 @@ def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
-def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
-    """Capture ``module`` on ``sample_args``; its buffers end as they were.
+def capture_passes(module: nn.Module, sample_args: tuple) -> Callable:
+    """Capture ``module``'s forward and backward passes on ``sample_args``.
 
-    Capture runs three warm-up passes, which would otherwise count three
-    extra batches into BN running statistics (or a loss's memory).
+    Its three warm-up passes write the buffers they touch (BN running
+    statistics, a loss's memory): callers restore them
+    (:func:`restoring_written_buffers`).
     """
     if torch.is_autocast_enabled('cuda') and torch.is_autocast_cache_enabled():
         raise RuntimeError('CUDA graphs need autocast with cache_enabled=False '
                            '(AutocastOptimWrapper, what --amp uses, sets it)')
+    # an input or parameter this layout leaves unused gets no gradient
+    return make_graphed_thread_local(module, sample_args)
+
+
+def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
+    """:func:`capture_passes` of ``module``; its buffers end as they were.
+
+    Capture runs three warm-up passes, which would otherwise count three
+    extra batches into BN running statistics.
+    """
     with restoring_written_buffers(module):
-        # an input or parameter this layout leaves unused gets no gradient
-        return make_graphed_thread_local(module, sample_args)
+        return capture_passes(module, sample_args)
 
 
 class GraphCache:

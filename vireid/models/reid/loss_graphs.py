@@ -24,9 +24,8 @@ import torch.nn as nn
 from mmengine.model import is_model_wrapper
 from torch.utils._pytree import tree_leaves
 
-from vireid.models.cuda_graphs import (EAGER, GraphCache, autocast_dtype,
-                                       capture_keeping_buffers, restoring_written_buffers,
-                                       tensor_layout)
+from vireid.models.cuda_graphs import (EAGER, GraphCache, autocast_dtype, capture_passes,
+                                       restoring_written_buffers, tensor_layout)
 
 LossFunction = Callable[[Dict[str, torch.Tensor], object], Dict[str, torch.Tensor]]
 
@@ -131,11 +130,11 @@ class LossGraphs(GraphCache):
         hooks = [module.register_forward_pre_hook(_refuse_wrapper_calls)
                  for module in surface.modules() if is_model_wrapper(module)]
         try:
-            # a first pass finds the weights the loss trains; the capture's own
-            # warm-up passes follow, and the model's buffers end as they were
+            # a first pass finds the weights the loss trains, the capture's
+            # warm-up passes follow; the model's buffers end as they were
             with restoring_written_buffers(surface):
                 trained = reached_parameters(_FeatureLoss(loss_fn)(sample).values(), surface)
-                return capture_keeping_buffers(_FeatureLoss(loss_fn, trained), (sample, ))
+                return capture_passes(_FeatureLoss(loss_fn, trained), (sample, ))
         except _CallsWrapper as wrapped:
             self._warn('wrapper', f'{loss_fn.__qualname__} calls {wrapped} through its DDP wrapper, '
                        'which a CUDA-graph replay would skip: it runs eagerly')
