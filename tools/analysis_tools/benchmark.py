@@ -12,15 +12,12 @@ import argparse
 import json
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from vireid.registry import MODELS
-from vireid.utils import register_all_modules
 from vireid.utils import benchmark as bench
-from vireid.utils.launch import use_amp
 
 
 def parse_args():
@@ -64,8 +61,7 @@ def endless(loader):
 def build_model(cfg, args, device):
     model = MODELS.build(cfg.model).to(device)
     if args.channels_last:
-        model.data_preprocessor.channels_last = True
-        model = model.to(memory_format=torch.channels_last)
+        model = bench.use_channels_last(model)
     if args.compile:
         for name, child in list(model.backbone.named_children()):
             setattr(model.backbone, name, torch.compile(child))
@@ -150,15 +146,8 @@ def print_profile(profile: dict, device: torch.device) -> None:
 
 def main():
     args = parse_args()
-    register_all_modules()
-    DefaultScope.overwrite_default_scope('vireid')
-    cfg = Config.fromfile(args.config)
-    if args.cuda_graph:
-        bench.use_cuda_graphs(cfg.model)
-    if args.cfg_options:  # after --cuda-graph: model.graph_losses=False turns one part off
-        cfg.merge_from_dict(args.cfg_options)
-    if args.amp:
-        use_amp(cfg, 'bfloat16')
+    # --cfg-options after --cuda-graph: model.graph_losses=False turns one part off
+    cfg = bench.load_config(args.config, args.cfg_options, args.amp, args.cuda_graph)
     args.img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
     device = torch.device(args.device)
     if device.type == 'cuda':

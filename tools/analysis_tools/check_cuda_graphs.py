@@ -21,14 +21,11 @@ import sys
 from typing import Dict, List, Tuple
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import DefaultScope
 
 from vireid.registry import MODELS
 from vireid.utils import benchmark as bench
-from vireid.utils import register_all_modules
-from vireid.utils.launch import use_amp
 
 GRAPHS = ('backbone', 'losses')
 
@@ -55,14 +52,15 @@ def parse_args(argv=None):
 
 def make_graphed_copy(model: torch.nn.Module, graphs=None) -> torch.nn.Module:
     """A copy of ``model`` (same weights) that replays ``graphs`` as CUDA graphs."""
+    can_graph_losses = bench.can_graph_losses(type(model).__name__)
+    if graphs is None:  # what benchmark.py --cuda-graph replays
+        graphs = ['backbone', 'losses'] if can_graph_losses else ['backbone']
+    if 'losses' in graphs and not can_graph_losses:
+        raise ValueError(f'{type(model).__name__} has no graph_losses option: '
+                         'use --graphs backbone')
     graphed = copy.deepcopy(model)
-    if graphs is None:
-        graphs = [name for name in GRAPHS if name == 'backbone' or hasattr(graphed, 'graph_losses')]
     graphed.backbone.cuda_graph = 'backbone' in graphs
     if 'losses' in graphs:
-        if not hasattr(graphed, 'graph_losses'):
-            raise ValueError(f'{type(model).__name__} has no graph_losses option: '
-                             'use --graphs backbone')
         graphed.graph_losses = True
     return graphed
 
@@ -104,21 +102,14 @@ def replayed_graphs(model: torch.nn.Module) -> Dict[str, int]:
 
 
 def log_line(name: str, eager: dict, graphed: dict) -> str:
-    terms = sorted(set(eager) | set(graphed))
-    cells = [f'{t}={float(eager[t].detach()):.5g}/{float(graphed[t].detach()):.5g}'
-             for t in terms if t in eager and t in graphed]
+    cells = [f'{t}={float(eager[t]):.5g}/{float(graphed[t]):.5g}'
+             for t in sorted(set(eager) & set(graphed))]
     return f'{name}: ' + ' '.join(cells)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    register_all_modules()
-    DefaultScope.overwrite_default_scope('vireid')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.amp:
-        use_amp(cfg, 'bfloat16')
+    cfg = bench.load_config(args.config, args.cfg_options, args.amp)
     img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
     device = torch.device(args.device)
     if device.type != 'cuda':
@@ -132,11 +123,10 @@ def main(argv=None) -> int:
     if args.no_guards and hasattr(graphed, 'eager_losses_under_autocast'):
         graphed.eager_losses_under_autocast = False
     models, wrappers = (eager, graphed), []
-    for i, model in enumerate(models):
+    for model in models:
         model.to(device).train()
         if args.channels_last:
-            model.data_preprocessor.channels_last = True
-            bench.set_channels_last(model)
+            bench.use_channels_last(model)
         wrappers.append(build_optim_wrapper(model, cfg.optim_wrapper))
         bench.start_schedule(wrappers[-1], cfg.get('param_scheduler'))
     initial = state(eager)

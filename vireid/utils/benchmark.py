@@ -3,18 +3,22 @@ import contextlib
 import inspect
 import statistics
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
+from mmengine.registry import DefaultScope
 from torch.utils.flop_counter import FlopCounterMode
 
 from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
 from vireid.registry import MODELS, PARAM_SCHEDULERS
 from vireid.structures import ReIDDataSample
+from vireid.utils.launch import use_amp
+from vireid.utils.setup_env import register_all_modules
 
 
 def synthetic_batch(num_ids: int, num_instances: int, img_hw, device) -> dict:
@@ -157,11 +161,36 @@ def reset_peak_memory(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
+def can_graph_losses(model_type: str) -> bool:
+    """Whether models of ``model_type`` can replay their loss terms as CUDA graphs."""
+    return 'graph_losses' in inspect.signature(MODELS.get(model_type)).parameters
+
+
 def use_cuda_graphs(model_cfg) -> None:
     """Replay the backbone's training passes, and the loss terms of models that can, as CUDA graphs."""
     model_cfg.backbone.cuda_graph = True
-    if 'graph_losses' in inspect.signature(MODELS.get(model_cfg.type)).parameters:
+    if can_graph_losses(model_cfg.type):
         model_cfg.graph_losses = True
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None, amp: bool = False,
+                cuda_graph: bool = False) -> Config:
+    """A config as the analysis tools run it, in the ``vireid`` scope.
+
+    ``cuda_graph`` (:func:`use_cuda_graphs`) applies before ``cfg_options``,
+    so that ``model.graph_losses=False`` turns one part off; ``amp``: bf16
+    autocast for every optimizer key.
+    """
+    register_all_modules()
+    DefaultScope.overwrite_default_scope('vireid')
+    cfg = Config.fromfile(path)
+    if cuda_graph:
+        use_cuda_graphs(cfg.model)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if amp:
+        use_amp(cfg, 'bfloat16')
+    return cfg
 
 
 @contextlib.contextmanager
@@ -179,7 +208,9 @@ def eager_passes(model: nn.Module):
             setattr(owner, name, True)
 
 
-def set_channels_last(model: nn.Module) -> nn.Module:
+def use_channels_last(model: nn.Module) -> nn.Module:
+    """Channels-last weights, and inputs laid out so by the model's data preprocessor."""
+    model.data_preprocessor.channels_last = True
     return model.to(memory_format=torch.channels_last)
 
 

@@ -67,10 +67,10 @@ def test_under_autocast_with_a_graphed_backbone_the_losses_run_eagerly(monkeypat
     import vireid.models.reid.mclnet as mclnet
     model = build(graph_losses=True).train()
     model._loss_graphs = RefusingGraphs()
-    monkeypatch.setattr(mclnet, 'autocast_dtype', lambda: torch.bfloat16)
-    monkeypatch.setattr(torch.Tensor, 'is_cuda', property(lambda self: True))  # as on a GPU
     data = model.data_preprocessor(step_batch(0), True)
     features = model.forward_train(data['inputs'], data['data_samples'])
+    monkeypatch.setattr(mclnet, 'autocast_dtype', lambda: torch.bfloat16)
+    monkeypatch.setattr(torch.Tensor, 'is_cuda', property(lambda self: True))  # as on a GPU
     model.backbone.cuda_graph = True
     with pytest.warns(UserWarning, match='point 16'):
         assert 'loss_confusion' in model.loss_terms(model.main_loss, features, None)
