@@ -4,10 +4,10 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
+from test_fmcnet import batch, build  # same directory: pytest puts it on the path
 
 from vireid.models.reid.loss_graphs import LossGraphs, _FeatureLoss, reached_parameters
 from vireid.structures import ReIDDataSample
-from test_fmcnet import batch, build  # same directory: pytest puts it on the path
 
 # per step, the identities of batch()'s two label slots: new labels (and new
 # images) every step, the same modality layout
