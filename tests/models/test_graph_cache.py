@@ -1,5 +1,6 @@
-"""GraphCache bookkeeping and the refusal of graphs with gradient accumulation (no GPU needed)."""
+"""GraphCache bookkeeping, the capture set-up, the refusal of gradient accumulation (no GPU needed)."""
 import pytest
+import torch
 import torch.nn as nn
 from mmengine.optim import OptimWrapper
 from torch.optim import SGD
@@ -77,3 +78,25 @@ def test_a_nan_statistic_that_was_not_written_is_not_rewritten():
     with restoring_written_buffers(model):
         used(torch.randn(8, 3))
     assert [buffer._version for buffer in untouched.buffers()] == versions
+
+
+def test_every_capture_starts_with_fresh_cublas_workspaces_in_thread_local_mode(monkeypatch):
+    # what make_graphed_callables sees as torch.cuda.graph, and what its captures do on entry
+    import vireid.models.cuda_graphs as cuda_graphs
+    original, calls = torch.cuda.graph, []
+    monkeypatch.setattr(torch._C, '_cuda_clearCublasWorkspaces', lambda: calls.append('clear'),
+                        raising=False)
+    monkeypatch.setattr(original, '__init__',
+                        lambda self, graph, pool=None, stream=None, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(original, '__enter__', lambda self: calls.append('capture_begin'))
+
+    def fake_make_graphed_callables(module, sample_args, allow_unused_input):
+        capture = torch.cuda.graph('cuda_graph', capture_error_mode='global')
+        capture.__enter__()
+        return torch.cuda.graph
+
+    monkeypatch.setattr(torch.cuda, 'make_graphed_callables', fake_make_graphed_callables)
+    used = cuda_graphs.make_graphed_thread_local(torch.nn.Linear(2, 2), (torch.zeros(1, 2), ))
+    assert used is not original and issubclass(used, original)
+    assert calls == [dict(capture_error_mode='thread_local'), 'clear', 'capture_begin']
+    assert torch.cuda.graph is original  # restored after the call

@@ -9,7 +9,6 @@ optimizer), so training is unchanged; what is fixed per graph is the input
 layout: shapes, memory layouts, dtypes, the autocast dtype, and for the
 backbone which samples are visible and which infrared.
 """
-import inspect
 import warnings
 from contextlib import contextmanager
 from typing import Callable, Dict, Hashable, Optional
@@ -42,30 +41,45 @@ def tensor_layout(tensor: torch.Tensor) -> tuple:
             tensor.requires_grad)
 
 
-class _ThreadLocalGraph(torch.cuda.graph):
-    """``torch.cuda.graph`` capturing in 'thread_local' error mode."""
+def clear_cublas_workspaces() -> None:
+    """Drop the cuBLAS workspaces PyTorch caches per (handle, stream)."""
+    clear = getattr(torch._C, '_cuda_clearCublasWorkspaces', None)
+    if clear is not None:
+        clear()
+
+
+class _CaptureGraph(torch.cuda.graph):
+    """``torch.cuda.graph`` capturing in 'thread_local' error mode, with fresh cuBLAS workspaces.
+
+    A capture records the address of the workspace each cuBLAS call uses,
+    and PyTorch caches one workspace per handle and stream, made outside any
+    graph. A graph that recorded such a cached workspace trained MCLNet's
+    ResNet-50 with NaN backbone gradients from the first step on an H200
+    (bf16, backbone and loss graphs; docs/benchmark.md, point 17).
+    Dropping the cache before each capture makes the capture allocate the
+    workspaces it records, inside the graph's own memory pool.
+    """
 
     def __init__(self, cuda_graph, pool=None, stream=None, **kwargs):
         kwargs['capture_error_mode'] = 'thread_local'
         super().__init__(cuda_graph, pool=pool, stream=stream, **kwargs)
 
+    def __enter__(self):
+        clear_cublas_workspaces()
+        return super().__enter__()
+
 
 def make_graphed_thread_local(module: nn.Module, sample_args: tuple) -> Callable:
-    """``torch.cuda.make_graphed_callables`` capturing in 'thread_local' error mode.
+    """``torch.cuda.make_graphed_callables`` capturing with :class:`_CaptureGraph`.
 
-    The dataloader's pin-memory thread (and NCCL's watchdog) keep making
-    CUDA calls while this thread captures; in the default 'global' mode any
-    of them invalidates the capture. Before torch 2.12 the function has no
-    ``capture_error_mode`` argument: its ``torch.cuda.graph`` is swapped for
-    the duration of the call.
+    'thread_local' error mode: the dataloader's pin-memory thread (and
+    NCCL's watchdog) keep making CUDA calls while this thread captures; in
+    the default 'global' mode any of them invalidates the capture. The
+    function's ``torch.cuda.graph`` is swapped for the duration of the call.
     """
-    make = torch.cuda.make_graphed_callables
-    if 'capture_error_mode' in inspect.signature(make).parameters:
-        return make(module, sample_args, allow_unused_input=True,
-                    capture_error_mode='thread_local')
-    original, torch.cuda.graph = torch.cuda.graph, _ThreadLocalGraph
+    original, torch.cuda.graph = torch.cuda.graph, _CaptureGraph
     try:
-        return make(module, sample_args, allow_unused_input=True)
+        return torch.cuda.make_graphed_callables(module, sample_args, allow_unused_input=True)
     finally:
         torch.cuda.graph = original
 
