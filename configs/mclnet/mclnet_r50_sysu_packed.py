@@ -9,10 +9,12 @@ _base_ = [
 model = dict(
     head=dict(num_classes=395), camera_ids=(1, 2, 3, 4, 5, 6),
     # the fast path on a GPU: channels-last bf16 convolutions (with --amp)
-    # and the backbone's passes replayed as CUDA graphs
+    # and the passes of the backbone and of both steps' loss terms replayed
+    # as CUDA graphs
     data_preprocessor=dict(
         batch_augments={{_base_.batch_augments}}, channels_last=True),
-    backbone=dict(cuda_graph=True))
+    backbone=dict(cuda_graph=True),
+    graph_losses=True)
 
 # the same DDP, built so that the graphs can be captured under it
 model_wrapper_cfg = dict(type='CaptureSafeSeparateDistributedDataParallel')

@@ -32,10 +32,10 @@ check() {  # check NAME ARGS...: check_cuda_graphs.py, its log under OUT
 }
 check check_agw configs/agw/agw_r50_sysu.py $FAST
 check check_fmcnet configs/fmcnet/fmcnet_r50_sysu.py $FAST
-# MCLNet's losses run eagerly under --amp with the backbone graphed (docs/benchmark.md point 16):
-# the backbone alone, then both graphed with that guard lifted, to see where they part
-check check_mclnet configs/mclnet/mclnet_r50_sysu.py $FAST --graphs backbone
-check check_mclnet_no_guards configs/mclnet/mclnet_r50_sysu.py $FAST --no-guards
+# MCLNet's graphed losses match eager ones exactly in fp32; under bf16 its graphed main step
+# differs by rounding (docs/benchmark.md, point 17), which its min-max amplifies past the tolerance
+check check_mclnet configs/mclnet/mclnet_r50_sysu.py --channels-last
+check check_mclnet_bf16_backbone configs/mclnet/mclnet_r50_sysu.py $FAST --graphs backbone
 
 run agw_bf16_cl configs/agw/agw_r50_sysu.py $FAST
 run agw_bf16_cl_graph configs/agw/agw_r50_sysu.py $FAST --cuda-graph --no-yardstick

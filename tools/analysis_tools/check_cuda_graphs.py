@@ -42,9 +42,6 @@ def parse_args(argv=None):
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--tolerance', type=float, default=0.05,
                         help='largest drift allowed: |graphed - eager| / |eager - initial|')
-    parser.add_argument('--no-guards', action='store_true',
-                        help='graph what a model runs eagerly for safety (MCLNet under autocast '
-                        'with a graphed backbone), to see where it goes wrong')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -120,8 +117,6 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     eager = MODELS.build(cfg.model)
     graphed = make_graphed_copy(eager, args.graphs)
-    if args.no_guards and hasattr(graphed, 'eager_losses_under_autocast'):
-        graphed.eager_losses_under_autocast = False
     models, wrappers = (eager, graphed), []
     for model in models:
         model.to(device).train()

@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 from mmengine.optim import OptimWrapperDict
 
-from vireid.models.cuda_graphs import autocast_dtype
 from vireid.models.losses.mclnet_losses import modality_accuracy
 from vireid.models.utils import unwrap
 from vireid.registry import MODELS
@@ -55,13 +54,8 @@ class MCLNet(AlternatingReIDModel, AGW):
             or ``'before_update'`` (the authors' code).
         graph_losses: in training on a GPU, replay both steps' loss terms as
             CUDA graphs (see :class:`AlternatingReIDModel`); the labels,
-            modalities and camera indices travel in the features. Under
-            autocast with a graphed backbone they run eagerly (see
-            :meth:`loss_terms`).
+            modalities and camera indices travel in the features.
     """
-
-    # see loss_terms: the guard against graphed terms that diverged
-    eager_losses_under_autocast = True
 
     def __init__(self,
                  backbone: dict,
@@ -137,27 +131,6 @@ class MCLNet(AlternatingReIDModel, AGW):
                              "adversary=dict(..., modules=['modality_classifier'])); got "
                              f'{type(optim_wrapper).__name__}')
         return super().train_step(data, optim_wrapper)
-
-    def loss_terms(self, loss_fn, features: dict, data_samples) -> dict:
-        """As :class:`AlternatingReIDModel`'s, but eager where graphed terms are known to diverge.
-
-        At full size (ResNet-50, 64 images) under bf16 autocast with the
-        backbone graphed too, graphed loss terms made the weights non-finite
-        after the first step on an H200, while fp32, or bf16 with an eager
-        backbone, trained finite, and so do small models in every mode. Not
-        understood yet (docs/benchmark.md, point 16): until it is, graphed
-        terms under any autocast with a graphed backbone run eagerly, unless
-        ``eager_losses_under_autocast`` is set False (what
-        ``tools/analysis_tools/check_cuda_graphs.py --no-guards`` does).
-        """
-        backbone = unwrap(self.backbone)
-        if (self.graph_losses and self.eager_losses_under_autocast
-                and getattr(backbone, 'cuda_graph', False) and autocast_dtype() is not None):
-            self._loss_graphs._warn('autocast', 'MCLNet: graph_losses with a graphed backbone '
-                                    'under autocast has trained non-finite (docs/benchmark.md, '
-                                    'point 16); the loss terms run eagerly')
-            return loss_fn(features, data_samples)
-        return super().loss_terms(loss_fn, features, data_samples)
 
     def forward_train(self, inputs: torch.Tensor,
                       data_samples: List[ReIDDataSample]) -> dict:
