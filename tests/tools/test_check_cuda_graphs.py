@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn as nn
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [str(ROOT / 'configs/agw/agw_r18_synthetic.py'), '--steps', '2', '--img-size', '32', '16',
@@ -86,3 +87,15 @@ def test_on_a_gpu_the_graphed_backbone_trains_as_the_eager_one(tool, amp, capsys
     args = [a for a in TINY if a not in ('--device', 'cpu')]
     assert tool.main(args[:1] + amp + ['--channels-last'] + args[1:]) == 0
     assert 'graphs replayed: backbone 1' in capsys.readouterr().out
+
+
+def test_a_model_the_registry_does_not_know_can_have_its_losses_graphed(tool):
+    class Unregistered(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Linear(1, 1)
+            self.backbone.cuda_graph = False
+            self.graph_losses = False
+
+    graphed = tool.make_graphed_copy(Unregistered(), ['backbone', 'losses'])
+    assert graphed.graph_losses and graphed.backbone.cuda_graph
