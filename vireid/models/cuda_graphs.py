@@ -52,12 +52,13 @@ class _CaptureGraph(torch.cuda.graph):
     """``torch.cuda.graph`` capturing in 'thread_local' error mode, with fresh cuBLAS workspaces.
 
     A capture records the address of the workspace each cuBLAS call uses,
-    and PyTorch caches one workspace per handle and stream, made outside any
-    graph. A graph that recorded such a cached workspace trained MCLNet's
-    ResNet-50 with NaN backbone gradients from the first step on an H200
-    (bf16, backbone and loss graphs; docs/benchmark.md, point 17).
+    and PyTorch caches one workspace per handle and stream, made in the
+    warm-up passes, outside the graph's memory pool. With such cached
+    workspaces recorded, MCLNet's ResNet-50 trained NaN backbone gradients
+    from the first step on an H200 (bf16, backbone and loss graphs;
+    docs/benchmark.md, point 17; which write clobbered them is not known).
     Dropping the cache before each capture makes the capture allocate the
-    workspaces it records, inside the graph's own memory pool.
+    workspaces it records, inside the graph's own pool.
     """
 
     def __init__(self, cuda_graph, pool=None, stream=None, **kwargs):
