@@ -91,11 +91,11 @@ def test_on_a_gpu_the_graphed_backbone_trains_as_the_eager_one(tool, amp, capsys
 
 def test_a_model_the_registry_does_not_know_can_have_its_losses_graphed(tool):
     class Unregistered(nn.Module):
-        def __init__(self):
+        def __init__(self, graph_losses=False):
             super().__init__()
             self.backbone = nn.Linear(1, 1)
             self.backbone.cuda_graph = False
-            self.graph_losses = False
+            self.graph_losses = graph_losses
 
     graphed = tool.make_graphed_copy(Unregistered(), ['backbone', 'losses'])
     assert graphed.graph_losses and graphed.backbone.cuda_graph

@@ -49,8 +49,8 @@ def parse_args(argv=None):
 
 def make_graphed_copy(model: torch.nn.Module, graphs=None) -> torch.nn.Module:
     """A copy of ``model`` (same weights) that replays ``graphs`` as CUDA graphs."""
-    # the instance, not its registry name: a model registered elsewhere is checked too
-    can_graph_losses = hasattr(model, 'graph_losses')
+    # the class, not its registry name: a model registered elsewhere is checked too
+    can_graph_losses = bench.can_graph_losses(type(model))
     if graphs is None:  # what benchmark.py --cuda-graph replays
         graphs = ['backbone', 'losses'] if can_graph_losses else ['backbone']
     if 'losses' in graphs and not can_graph_losses:

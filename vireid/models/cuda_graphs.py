@@ -41,13 +41,6 @@ def tensor_layout(tensor: torch.Tensor) -> tuple:
             tensor.requires_grad)
 
 
-def clear_cublas_workspaces() -> None:
-    """Drop the cuBLAS workspaces PyTorch caches per (handle, stream)."""
-    clear = getattr(torch._C, '_cuda_clearCublasWorkspaces', None)
-    if clear is not None:
-        clear()
-
-
 class _CaptureGraph(torch.cuda.graph):
     """``torch.cuda.graph`` capturing in 'thread_local' error mode, with fresh cuBLAS workspaces.
 
@@ -66,7 +59,7 @@ class _CaptureGraph(torch.cuda.graph):
         super().__init__(cuda_graph, pool=pool, stream=stream, **kwargs)
 
     def __enter__(self):
-        clear_cublas_workspaces()
+        torch._C._cuda_clearCublasWorkspaces()
         return super().__enter__()
 
 

@@ -161,9 +161,10 @@ def reset_peak_memory(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def can_graph_losses(model_type: str) -> bool:
-    """Whether models of ``model_type`` can replay their loss terms as CUDA graphs."""
-    return 'graph_losses' in inspect.signature(MODELS.get(model_type)).parameters
+def can_graph_losses(model_type) -> bool:
+    """Whether models of ``model_type`` (a class or its registry name) can graph their losses."""
+    model_class = MODELS.get(model_type) if isinstance(model_type, str) else model_type
+    return 'graph_losses' in inspect.signature(model_class).parameters
 
 
 def use_cuda_graphs(model_cfg) -> None:
