@@ -44,3 +44,23 @@ def test_rejects_mixed_sizes_and_gray_images():
         preprocessor(dict(inputs=[bgr_image(0, 0, 0, 4, 2), bgr_image(0, 0, 0, 6, 2)]))
     with pytest.raises(ValueError, match=r'\[B, 3, H, W\]'):
         preprocessor(dict(inputs=[torch.zeros(1, 4, 2, dtype=torch.uint8)]))
+
+
+def test_label_only_samples_pass_through_uncopied():
+    # moving a data element deep-copies its metainfo, once per sample and step
+    preprocessor = ReIDDataPreprocessor()
+    samples = [ReIDDataSample(metainfo=dict(gt_label=i, modality=i % 2, img_path=f'{i}.jpg'))
+               for i in range(3)]
+    out = preprocessor(dict(inputs=[bgr_image(1, 2, 3)] * 3, data_samples=samples), training=True)
+    assert all(a is b for a, b in zip(out['data_samples'], samples))
+
+
+def test_samples_with_data_fields_are_moved():
+    preprocessor = ReIDDataPreprocessor()
+    sample = ReIDDataSample(metainfo=dict(gt_label=0, modality=0))
+    sample.pred_feature = torch.arange(4.)
+    out = preprocessor(dict(inputs=[bgr_image(1, 2, 3)], data_samples=[sample]))
+    moved = out['data_samples'][0]
+    assert moved is not sample and moved.gt_label == 0
+    assert moved.pred_feature.device == preprocessor.device
+    torch.testing.assert_close(moved.pred_feature, sample.pred_feature)
