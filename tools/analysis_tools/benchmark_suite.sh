@@ -59,18 +59,20 @@ run agw_disk_jpeg configs/agw/agw_r50_sysu.py $FAST --cuda-graph --data disk --n
 run agw_disk_packed configs/agw/agw_r50_sysu_packed.py $FAST --cuda-graph --data disk \
     --no-yardstick --warmup 20 --cfg-options $DISK_OPTS
 
+# iterations/s of real training through the Runner (64 images per GPU), on 1 GPU and, with two,
+# on 2 under DDP; CUDA graphs on both (the packed configs' capture-safe DDP wrapper)
+TRAIN_OPTS="model.backbone.init_cfg=None
+    train_dataloader.dataset.data_root=$ROOT val_dataloader.dataset.data_root=$ROOT
+    train_dataloader.num_workers=7 train_cfg.max_epochs=3 default_hooks.logger.interval=10
+    default_hooks.checkpoint.interval=100"
+CUDA_VISIBLE_DEVICES=0 python tools/train.py configs/agw/agw_r50_sysu_packed.py --amp \
+    --work-dir "$OUT/ddp1" --no-validate --cfg-options $TRAIN_OPTS > "$OUT/ddp1.log" 2>&1
+RUNS=1
 if [ "$NGPU" -ge 2 ]; then
-    # iterations/s of real training through the Runner on 1 and 2 GPUs (64 images per GPU),
-    # CUDA graphs on both (the packed configs' capture-safe DDP wrapper)
-    TRAIN_OPTS="model.backbone.init_cfg=None
-        train_dataloader.dataset.data_root=$ROOT val_dataloader.dataset.data_root=$ROOT
-        train_dataloader.num_workers=7 train_cfg.max_epochs=3 default_hooks.logger.interval=10
-        default_hooks.checkpoint.interval=100"
-    CUDA_VISIBLE_DEVICES=0 python tools/train.py configs/agw/agw_r50_sysu_packed.py --amp \
-        --work-dir "$OUT/ddp1" --no-validate --cfg-options $TRAIN_OPTS > "$OUT/ddp1.log" 2>&1
     PORT=29610 bash tools/dist_train.sh configs/agw/agw_r50_sysu_packed.py 2 --amp \
         --work-dir "$OUT/ddp2" --no-validate --cfg-options $TRAIN_OPTS > "$OUT/ddp2.log" 2>&1
-    for n in 1 2; do
-        echo "[ddp$n] $(grep -h '(train)' "$OUT"/ddp$n/*/*.log | tail -4 | grep -o 'time: [0-9.]*' | tr '\n' ' ')"
-    done
+    RUNS="1 2"
 fi
+for n in $RUNS; do
+    echo "[ddp$n] $(grep -h '(train)' "$OUT"/ddp$n/*/*.log | tail -4 | grep -o 'time: [0-9.]*' | tr '\n' ' ')"
+done
