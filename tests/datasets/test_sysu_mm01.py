@@ -108,6 +108,21 @@ def test_bad_token_in_split_file_names_file_and_line(tiny_sysu):
         SYSUMM01Dataset(str(tiny_sysu))
 
 
+@pytest.mark.parametrize('split', ['train', 'test'])
+def test_a_test_identity_in_a_training_split_is_an_error(tiny_sysu, split):
+    # trained on, a test identity would inflate every metric of the test set
+    (tiny_sysu / 'exp' / 'val_id.txt').write_text('6,7\n')
+    with pytest.raises(ValueError, match=r'test_id.txt: identity 7 is also in .*val_id.txt'):
+        SYSUMM01Dataset(str(tiny_sysu), split=split)
+
+
+def test_an_identity_in_train_and_val_names_both_files(tiny_sysu):
+    train = (tiny_sysu / 'exp' / 'train_id.txt').read_text().split(',')[0]
+    (tiny_sysu / 'exp' / 'val_id.txt').write_text(f'6,{train}\n')
+    with pytest.raises(ValueError, match=rf'val_id.txt: identity {train} is also in .*train_id.txt'):
+        SYSUMM01Dataset(str(tiny_sysu))
+
+
 def test_identity_without_images_is_an_error(tiny_sysu):
     (tiny_sysu / 'exp' / 'test_id.txt').write_text('7,8,99\n')
     with pytest.raises(ValueError, match=r'test_id.txt: identity 99 has no'):

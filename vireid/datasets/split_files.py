@@ -61,6 +61,21 @@ def read_id_list(path: str) -> List[int]:
     return ids
 
 
+def check_disjoint(id_lists: Dict[str, List[int]]) -> None:
+    """Raise if two split files (path -> identities) share an identity.
+
+    A test identity trained on inflates every metric of the test set, and
+    nothing downstream would notice.
+    """
+    owner: Dict[int, str] = {}
+    for path, ids in id_lists.items():
+        for pid in ids:
+            if pid in owner:
+                raise ValueError(f'{path}: identity {pid} is also in {owner[pid]}; '
+                                 'split files must not share identities')
+            owner[pid] = path
+
+
 def _is_inside(relpath: str) -> bool:
     if osp.isabs(relpath) or relpath.startswith(('/', '\\')):
         return False

@@ -5,7 +5,7 @@ from typing import List
 from vireid.registry import DATASETS
 from vireid.structures import INFRARED, VISIBLE
 from .base_vireid_dataset import IMAGE_EXTENSIONS, BaseVIReIDDataset
-from .split_files import list_images, read_id_list, require_dir
+from .split_files import check_disjoint, list_images, read_id_list, require_dir
 
 RGB_CAMERAS = (1, 2, 4, 5)
 IR_CAMERAS = (3, 6)
@@ -28,12 +28,12 @@ class SYSUMM01Dataset(BaseVIReIDDataset):
     def load_data_list(self) -> List[dict]:
         self._check_root('cam1..cam6/ and exp/{train,val,test}_id.txt')
         exp = osp.join(self.data_root, 'exp')
-        train_files = [osp.join(exp, 'train_id.txt'),
-                       osp.join(exp, 'val_id.txt')]
-        id_files = (train_files if self.split == 'train' else
-                    [osp.join(exp, 'test_id.txt')])
-        num_classes = len(
-            {pid for f in train_files for pid in read_id_list(f)})
+        paths = [osp.join(exp, f'{name}_id.txt') for name in ('train', 'val', 'test')]
+        id_lists = {path: read_id_list(path) for path in paths}
+        check_disjoint(id_lists)
+        train_files = paths[:2]
+        id_files = train_files if self.split == 'train' else paths[2:]
+        num_classes = sum(len(id_lists[f]) for f in train_files)
 
         cam_dirs = {}
         for cam in RGB_CAMERAS + IR_CAMERAS:
@@ -42,13 +42,8 @@ class SYSUMM01Dataset(BaseVIReIDDataset):
                         '<pid:04d>/<n:04d>.jpg')
 
         data_list = []
-        seen = set()
         for id_file in id_files:
-            for pid in read_id_list(id_file):
-                if pid in seen:  # an id both in train and val
-                    raise ValueError(f'{id_file}: identity {pid} is also '
-                                     'in an earlier split file')
-                seen.add(pid)
+            for pid in id_lists[id_file]:
                 infos = self._identity_images(pid)
                 if not infos:
                     raise ValueError(
