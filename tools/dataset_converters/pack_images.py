@@ -16,6 +16,7 @@ from mmengine.config import Config, DictAction
 from vireid.datasets.packed_images import pack_images
 from vireid.registry import DATASETS
 from vireid.utils import register_all_modules
+from vireid.utils.launch import merge_options
 
 
 def parse_args(argv=None):
@@ -52,8 +53,7 @@ def dataset_images(cfg: Config):
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_options(cfg, args.cfg_options)
     height, width = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
     root, paths = dataset_images(cfg)
     out = args.out or osp.join(root, f'packed_{height}x{width}.npy')

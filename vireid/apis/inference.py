@@ -16,6 +16,7 @@ from mmengine.utils import ProgressBar
 
 from vireid.registry import MODELS
 from vireid.structures import INFRARED, VISIBLE
+from vireid.utils.launch import merge_options
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 Images = Union[ImageLike, Sequence[ImageLike]]
@@ -50,8 +51,7 @@ def init_model(config: Union[str, os.PathLike, Config],
     else:
         raise TypeError('config must be a file path or a Config, got '
                         f'{type(config).__name__}')
-    if cfg_options:
-        config.merge_from_dict(cfg_options)
+    merge_options(config, cfg_options)
     if 'model' not in config:
         raise ValueError(f'config {config.filename} has no "model"')
     # imported here so that importing vireid.apis stays light

@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
 from vireid.registry import MODELS, PARAM_SCHEDULERS
 from vireid.structures import ReIDDataSample
-from vireid.utils.launch import use_amp
+from vireid.utils.launch import merge_options, use_amp
 from vireid.utils.setup_env import register_all_modules
 
 
@@ -187,8 +187,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None, amp: bool = False
     cfg = Config.fromfile(path)
     if cuda_graph:
         use_cuda_graphs(cfg.model)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    merge_options(cfg, cfg_options)
     if amp:
         use_amp(cfg, 'bfloat16')
     return cfg

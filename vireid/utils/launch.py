@@ -1,16 +1,48 @@
 """What tools/train.py and tools/test.py do alike to a config before building the Runner."""
+import difflib
+import inspect
+from typing import Optional
+
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.runner import Runner
+
+# top-level keys MMEngine's Runner reads from a config besides its arguments
+RUNNER_CONFIG_KEYS = ('model_wrapper_cfg', 'compile', 'activation_checkpointing',
+                      'efficient_conv_bn_eval', 'sync_bn', 'resource_limit')
 
 
 def apply_common_args(cfg: Config, args) -> None:
     """``--cfg-options``, ``--launcher`` and ``--amp`` (when the tool has it)."""
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_options(cfg, args.cfg_options)
     if getattr(args, 'amp', False):
         use_amp(cfg, args.amp_dtype)
     prepare_launcher(cfg, args.launcher)
+
+
+def merge_options(cfg: Config, options: Optional[dict]) -> None:
+    """Merge ``--cfg-options`` into ``cfg``, refusing top-level keys nothing reads."""
+    if options:
+        check_top_level_keys(cfg, options)
+        cfg.merge_from_dict(options)
+
+
+def check_top_level_keys(cfg: Config, options: dict) -> None:
+    """Raise if an option's first key is neither in ``cfg`` nor one the Runner reads.
+
+    A nested key nobody takes fails when its component is built; a misspelt
+    top-level one (``train_cfgg.max_epochs=1``) would be merged and ignored.
+    """
+    known = set(cfg.keys()) | set(RUNNER_CONFIG_KEYS)
+    known |= set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+    for option in options:
+        top = option.split('.')[0]
+        if top not in known:
+            close = difflib.get_close_matches(top, sorted(known), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ''
+            raise ValueError(f"--cfg-options {option}: the config has no key '{top}' "
+                             f'and the Runner reads none of that name{hint}')
 
 
 def _optim_wrapper_cfgs(optim_wrapper: dict) -> list:

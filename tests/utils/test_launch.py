@@ -1,0 +1,44 @@
+"""launch: what train.py and test.py do to a config before the Runner is built."""
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from vireid.utils.launch import merge_options
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / 'configs' / 'agw' / 'agw_r18_synthetic.py'
+
+
+@pytest.mark.parametrize('option, suggestion', [
+    ('train_cfgg.max_epochs', 'train_cfg'),
+    ('randomnes.seed', 'randomness'),
+    ('load_form', 'load_from'),
+])
+def test_a_misspelt_top_level_key_is_refused_with_a_suggestion(option, suggestion):
+    cfg = Config.fromfile(str(CONFIG))
+    before = cfg.to_dict()
+    with pytest.raises(ValueError, match=rf"{option}: the config has no key '{option.split('.')[0]}'"
+                                         rf".*did you mean '{suggestion}'"):
+        merge_options(cfg, {option: 1})
+    assert cfg.to_dict() == before
+
+
+def test_keys_of_the_config_and_of_the_runner_merge():
+    cfg = Config.fromfile(str(CONFIG))
+    assert 'compile' not in cfg and 'experiment_name' not in cfg
+    merge_options(cfg, {'train_cfg.max_epochs': 3, 'compile': True, 'experiment_name': 'x',
+                        'model.backbone.depth': 34})
+    assert (cfg.train_cfg.max_epochs, cfg.compile, cfg.experiment_name,
+            cfg.model.backbone.depth) == (3, True, 'x', 34)
+
+
+def test_train_tool_stops_before_writing_anything(monkeypatch, tmp_path):
+    work_dir = tmp_path / 'work'
+    monkeypatch.setattr(sys, 'argv', ['tools/train.py', str(CONFIG), '--work-dir', str(work_dir),
+                                      '--cfg-options', 'train_cfgg.max_epochs=1'])
+    with pytest.raises(ValueError, match=r"train_cfgg.max_epochs.*did you mean 'train_cfg'"):
+        runpy.run_path(str(REPO / 'tools' / 'train.py'), run_name='__main__')
+    assert not work_dir.exists()
