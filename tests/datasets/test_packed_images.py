@@ -99,5 +99,6 @@ def test_a_corrupt_image_stops_packing_naming_it_and_leaves_no_pack(sysu, tmp_pa
     with pytest.raises(ValueError, match=str(bad)):
         pack_images([good, str(bad)], str(sysu), str(out), (16, 8), progress=False)
     assert not out.exists() and not Path(index_path(str(out))).exists()
+    assert not Path(str(out) + '.tmp.npy').exists()
     with pytest.raises(ValueError, match='not under the root'):
         pack_images([good], str(tmp_path / 'other'), str(out), (16, 8), progress=False)

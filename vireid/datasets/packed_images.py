@@ -67,10 +67,15 @@ def pack_images(img_paths: Sequence[str], root: str, pack_file: str,
             array[row] = img
             if bar:
                 bar.update()
+        array.flush()
+    except BaseException:
+        # the temporary array has the full pack's size (GBs for SYSU-MM01)
+        del array
+        os.remove(tmp)
+        raise
     finally:
         if pool:
             pool.terminate()
-    array.flush()
     del array
     os.replace(tmp, pack_file)
     index = dict(format=PACK_FORMAT, version=PACK_VERSION, root=root, img_hw=[height, width],
