@@ -11,7 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from vireid.engine import set_trust_checkpoints
+from vireid.engine import describe_mismatch, set_trust_checkpoints
 from vireid.evaluation import dump_results, format_protocol_table
 from vireid.utils import register_all_modules
 from vireid.utils.launch import apply_common_args
@@ -81,7 +81,13 @@ def main():
     runner = Runner.from_cfg(cfg)
     if args.checkpoint:
         # strict: a checkpoint of another model must fail loudly, naming the keys
-        runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+        try:
+            runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+        except RuntimeError as err:
+            if 'do not match' not in str(err):
+                raise
+            model = getattr(runner.model, 'module', runner.model)
+            raise RuntimeError(describe_mismatch(args.checkpoint, model)) from err
     metrics = runner.test()
 
     if is_main_process():

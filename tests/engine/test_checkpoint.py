@@ -6,7 +6,7 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.runner import CheckpointLoader
 
-from vireid.engine import safe_load, trust_checkpoints
+from vireid.engine import describe_mismatch, safe_load, trust_checkpoints
 
 
 class _Payload:
@@ -53,6 +53,25 @@ def test_truncated_checkpoint_names_file(tmp_path):
         safe_load(str(path))
 
 
+@pytest.mark.parametrize('content', [bytes(range(7, 250)), b"model = dict(type='AGW')\n"])
+@pytest.mark.parametrize('trusted', [False, True])
+def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path, content, trusted):
+    # not a refusal: trusting random bytes or a config file would not help
+    path = tmp_path / 'random.pth'
+    path.write_bytes(content)
+    with trust_checkpoints(trusted), pytest.raises(RuntimeError) as err:
+        safe_load(str(path))
+    assert str(err.value).startswith(f'{path}: not a PyTorch checkpoint')
+    assert 'trust' not in str(err.value)
+
+
+def test_an_empty_file_is_called_empty(tmp_path):
+    path = tmp_path / 'empty.pth'
+    path.write_bytes(b'')
+    with pytest.raises(RuntimeError, match=r'empty.pth: .*the file is empty \(0 bytes\)'):
+        safe_load(str(path))
+
+
 def test_fresh_process_loads_a_training_checkpoint(tmp_path):
     # HistoryBuffer registers its statistics methods only once a buffer
     # exists: a process that loads before making any must still accept them
@@ -65,3 +84,16 @@ def test_fresh_process_loads_a_training_checkpoint(tmp_path):
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith('0.5')
+
+
+def test_describe_mismatch_counts_each_kind_and_names_the_first(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    other = torch.nn.Sequential(torch.nn.Linear(4, 5))       # 0.weight reshaped, 0.bias too
+    state = {f'module.{k}': v for k, v in other.state_dict().items()}
+    state['extra.scale'] = torch.ones(1)
+    path = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=state), path)
+    line = describe_mismatch(str(path), model, shown=1)
+    assert line.startswith(f'{path} does not hold the weights of this Sequential')
+    assert ('2 keys missing from the file (e.g. 1.weight); 1 keys not in the model '
+            '(e.g. extra.scale); 2 keys of another shape (e.g. 0.weight)') in line

@@ -54,17 +54,45 @@ def safe_load(filename, map_location=None):
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        lines = str(err).splitlines()
-        # torch's message ends with a docs pointer; the line naming the type is inside
-        reason = next((line for line in lines if 'Unsupported global' in line
-                       or 'refusing' in line), lines[-1])
-        raise pickle.UnpicklingError(
-            f'{filename}: refused to load objects other than weights and training '
-            f'state ({reason.strip()[:300]}). If you trust this file, '
-            f'load it with --trust-checkpoint.') from err
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        # torch's message ends with a docs pointer; the line naming the cause is inside
+        reason = next((line for line in lines if 'Unsupported' in line or 'refusing' in line),
+                      lines[-1] if lines else '')
+        if not _TRUSTED and ('Unsupported global' in reason or 'refusing' in reason):
+            raise pickle.UnpicklingError(
+                f'{filename}: refused to load objects other than weights and training '
+                f'state ({reason[:300]}). If you trust this file, '
+                f'load it with --trust-checkpoint.') from err
+        # random bytes, a config or a log: no pickle of any kind
+        raise RuntimeError(f'{filename}: not a PyTorch checkpoint (corrupt, or another kind '
+                           f'of file): {reason[:300]}') from err
     except (RuntimeError, EOFError, zipfile.BadZipFile) as err:
+        reason = 'the file is empty (0 bytes)' if osp.getsize(filename) == 0 else str(err)
         raise RuntimeError(f'{filename}: not a readable checkpoint (truncated or '
-                           f'corrupt?): {err}') from err
+                           f'corrupt?): {reason}') from err
+
+
+def describe_mismatch(filename: str, model: torch.nn.Module, shown: int = 3) -> str:
+    """One line on how the weights in ``filename`` differ from ``model``'s.
+
+    MMEngine's strict load lists every key that differs, hundreds of lines
+    for a checkpoint of another model; this says how many of each kind and
+    names the first few.
+    """
+    state = safe_load(filename, map_location='cpu')
+    state = state.get('state_dict', state)
+    state = {re.sub(r'^module\.', '', key): value for key, value in state.items()}
+    own = model.state_dict()
+    kinds = [
+        ('missing from the file', [k for k in own if k not in state]),
+        ('not in the model', [k for k in state if k not in own]),
+        ('of another shape', [k for k in own if k in state
+                              and tuple(state[k].shape) != tuple(own[k].shape)]),
+    ]
+    parts = [f'{len(keys)} keys {kind}' + (f' (e.g. {", ".join(keys[:shown])})' if keys else '')
+             for kind, keys in kinds]
+    return (f'{filename} does not hold the weights of this {type(model).__name__} '
+            f'(a checkpoint of another model or config?): {"; ".join(parts)}')
 
 
 @contextlib.contextmanager
