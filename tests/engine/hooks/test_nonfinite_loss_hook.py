@@ -103,7 +103,20 @@ def test_nonfinite_input_poisoning_batchnorm_stops_naming_the_buffer(tiny_cfg):
     runner.model.backbone.register_forward_pre_hook(
         lambda module, args: (args[0].index_fill(-1, torch.tensor([0]), math.inf),) + args[1:])
     with pytest.raises(RuntimeError, match=r'iteration 1: non-finite loss.*the buffer '
-                                           r'backbone\.\w+\.bn1\.running_mean non-finite'):
+                                           r'backbone\.\w+\.bn1\.running_mean non-finite.*'
+                                           r'no checkpoint was saved yet: restart'):
+        runner.train()
+
+
+def test_divergence_points_at_the_newest_checkpoint(tiny_cfg):
+    cfg = tiny_cfg('agw', iters=3)
+    set_hook(cfg, action='skip', max_skips=2)
+    runner = Runner.from_cfg(cfg)
+    checkpoint = Path(runner.work_dir) / 'epoch_4.pth'
+    torch.save(dict(meta=dict(epoch=4)), checkpoint)
+    runner.model.head.register_forward_hook(lambda module, args, out: out * math.nan)
+    with pytest.raises(RuntimeError, match=rf'the run has diverged; resume from {checkpoint} '
+                                           rf'\(tools/train.py CONFIG --resume {checkpoint}\)'):
         runner.train()
 
 

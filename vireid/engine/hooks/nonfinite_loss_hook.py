@@ -6,6 +6,7 @@ from mmengine.model import is_model_wrapper
 
 from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, nonfinite_terms, resolve_records
 from vireid.registry import HOOKS
+from ..checkpoint import find_resumable_checkpoint
 from .sync_points import SyncPointHook
 
 
@@ -69,12 +70,13 @@ class NonFiniteLossHook(SyncPointHook):
         if bad_buffer is not None:
             raise RuntimeError(
                 f'{message}; the forward pass also made the buffer {bad_buffer} non-finite '
-                '(BatchNorm running statistics never recover): resume from the last checkpoint')
+                f'(BatchNorm running statistics never recover): {recovery_advice(runner.work_dir)}')
         if self.action == 'stop':
             raise RuntimeError(f"{message}; training stopped (NonFiniteLossHook action='stop')")
         if self.max_skips is not None and self.consecutive >= self.max_skips:
             raise RuntimeError(f'{message}; {self.consecutive} consecutive iterations skipped '
-                               f'(max_skips={self.max_skips}): the run has diverged')
+                               f'(max_skips={self.max_skips}): the run has diverged; '
+                               f'{recovery_advice(runner.work_dir)}')
         runner.logger.warning(f'{message}, step skipped')
 
     @staticmethod
@@ -85,3 +87,13 @@ class NonFiniteLossHook(SyncPointHook):
             if buffer.is_floating_point() and not bool(torch.isfinite(buffer).all()):
                 return name
         return None
+
+
+def recovery_advice(work_dir: str) -> str:
+    """What to do after a divergence, given the checkpoints in ``work_dir``."""
+    checkpoint = find_resumable_checkpoint(work_dir)
+    if checkpoint is None:
+        return ('no checkpoint was saved yet: restart with a lower learning rate, or check '
+                'the loss weights and the input images')
+    return (f'resume from {checkpoint} (tools/train.py CONFIG --resume {checkpoint}), '
+            'with a lower learning rate if it diverges again')
