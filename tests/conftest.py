@@ -19,3 +19,24 @@ def synthetic_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('synthetic')
     make_synthetic(root, num_ids=24, seed=0, progress=False)
     return root
+
+
+@pytest.fixture
+def shrink_to_pack():
+    """``shrink(cfg, root, work_dir)``: an AGW config on an image pack, small enough for a CPU.
+
+    A ResNet-18 of width 8, one epoch, every loader in the main process on
+    ``root`` and its 32x16 pack (``pack_images.py --img-size 32 16``).
+    """
+    def shrink(cfg, root, work_dir):
+        cfg.work_dir = str(work_dir)
+        cfg.model.backbone.update(depth=18, base_channels=8, init_cfg=None,
+                                  non_local=dict(layer2=(1, ), layer3=(1, )))
+        cfg.model.head.in_channels = 64
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[key].update(num_workers=0, persistent_workers=False)
+            cfg[key].dataset.data_root = str(root)
+            cfg[key].dataset.pipeline[0].update(pack_file='packed_32x16.npy', img_size=(32, 16))
+        cfg.train_cfg.update(max_epochs=1, val_interval=1)
+        return cfg
+    return shrink

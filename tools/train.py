@@ -21,6 +21,11 @@ def parse_args():
         'from the newest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (bf16 autocast) for every optimizer')
+    parser.add_argument('--fast', action='store_true',
+                        help='the *_packed configs\' path for any config: images from '
+                        'DATA_ROOT/packed_HxW.npy (tools/dataset_converters/pack_images.py '
+                        'CONFIG writes it), random transforms on the GPU, channels-last, '
+                        'CUDA graphs; with --amp for bf16')
     parser.add_argument('--amp-dtype', default='bfloat16', choices=['bfloat16', 'float16'])
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr by the total batch size / auto_scale_lr.base_batch_size')

@@ -79,22 +79,14 @@ def test_the_runner_finds_the_ddp_wrapper_of_a_packed_config(name):
 
 
 @pytest.mark.slow
-def test_packed_agw_trains_and_tests_through_the_runner(synthetic_root, tmp_path):
+def test_packed_agw_trains_and_tests_through_the_runner(synthetic_root, tmp_path, shrink_to_pack):
     root = Path(shutil.copytree(synthetic_root / 'SYSU-MM01', tmp_path / 'SYSU-MM01'))
     config = REPO / 'configs' / 'agw' / 'agw_r50_sysu_packed.py'
     roots = [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'test_dataloader')]
     pack_tool.main([str(config), '--img-size', '32', '16', '--no-progress', '--cfg-options',
                     *roots])
-    cfg = Config.fromfile(config)
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.model.backbone.update(depth=18, base_channels=8, init_cfg=None,
-                              non_local=dict(layer2=(1, ), layer3=(1, )))
-    cfg.model.head.update(in_channels=64, num_classes=19)
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].update(num_workers=0, persistent_workers=False)
-        cfg[key].dataset.data_root = str(root)
-        cfg[key].dataset.pipeline[0].update(pack_file='packed_32x16.npy', img_size=(32, 16))
-    cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    cfg = shrink_to_pack(Config.fromfile(config), root, tmp_path / 'work')
+    cfg.model.head.num_classes = 19
     cfg.default_hooks.checkpoint.interval = 1
     runner = Runner.from_cfg(cfg)
     batch = next(iter(runner.train_dataloader))

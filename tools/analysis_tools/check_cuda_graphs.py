@@ -26,6 +26,7 @@ from mmengine.optim import build_optim_wrapper
 
 from vireid.registry import MODELS
 from vireid.utils import benchmark as bench
+from vireid.utils import fast_path
 
 GRAPHS = ('backbone', 'losses')
 
@@ -50,7 +51,7 @@ def parse_args(argv=None):
 def make_graphed_copy(model: torch.nn.Module, graphs=None) -> torch.nn.Module:
     """A copy of ``model`` (same weights) that replays ``graphs`` as CUDA graphs."""
     # the class, not its registry name: a model registered elsewhere is checked too
-    can_graph_losses = bench.can_graph_losses(type(model))
+    can_graph_losses = fast_path.can_graph_losses(type(model))
     if graphs is None:  # what benchmark.py --cuda-graph replays
         graphs = ['backbone', 'losses'] if can_graph_losses else ['backbone']
     if 'losses' in graphs and not can_graph_losses:

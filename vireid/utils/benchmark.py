@@ -1,6 +1,5 @@
 """Measurements behind tools/analysis_tools/benchmark.py: step timing, FLOPs, matmul peak, a yardstick."""
 import contextlib
-import inspect
 import statistics
 import time
 from typing import Callable, Dict, List, Optional
@@ -15,8 +14,9 @@ from mmengine.registry import DefaultScope
 from torch.utils.flop_counter import FlopCounterMode
 
 from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
-from vireid.registry import MODELS, PARAM_SCHEDULERS
+from vireid.registry import PARAM_SCHEDULERS
 from vireid.structures import ReIDDataSample
+from vireid.utils.fast_path import use_cuda_graphs
 from vireid.utils.launch import merge_options, use_amp
 from vireid.utils.setup_env import register_all_modules
 
@@ -159,19 +159,6 @@ def skipped_updates() -> int:
 def reset_peak_memory(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
-
-
-def can_graph_losses(model_type) -> bool:
-    """Whether models of ``model_type`` (a class or its registry name) can graph their losses."""
-    model_class = MODELS.get(model_type) if isinstance(model_type, str) else model_type
-    return 'graph_losses' in inspect.signature(model_class).parameters
-
-
-def use_cuda_graphs(model_cfg) -> None:
-    """Replay the backbone's training passes, and the loss terms of models that can, as CUDA graphs."""
-    model_cfg.backbone.cuda_graph = True
-    if can_graph_losses(model_cfg.type):
-        model_cfg.graph_losses = True
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None, amp: bool = False,

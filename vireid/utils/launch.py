@@ -8,13 +8,21 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from vireid.utils.fast_path import use_fast_path
+
 # top-level keys MMEngine's Runner reads from a config besides its arguments
 RUNNER_CONFIG_KEYS = ('model_wrapper_cfg', 'compile', 'activation_checkpointing',
                       'efficient_conv_bn_eval', 'sync_bn', 'resource_limit')
 
 
 def apply_common_args(cfg: Config, args) -> None:
-    """``--cfg-options``, ``--launcher`` and ``--amp`` (when the tool has it)."""
+    """``--fast``, ``--cfg-options``, ``--launcher`` and ``--amp`` (when the tool has them).
+
+    ``--fast`` applies first, so that an option can turn one of its parts off
+    (``model.graph_losses=False``).
+    """
+    if getattr(args, 'fast', False):
+        use_fast_path(cfg)
     merge_options(cfg, args.cfg_options)
     if getattr(args, 'amp', False):
         use_amp(cfg, args.amp_dtype)

@@ -10,7 +10,7 @@ from test_mclnet_model import build, make_batch, optim_dict, tiny_cfg
 from vireid.models.reid.loss_graphs import _FeatureLoss
 from vireid.models.reid.mclnet import MCLNet
 from vireid.structures import ReIDDataSample
-from vireid.utils.benchmark import use_cuda_graphs
+from vireid.utils.fast_path import use_cuda_graphs
 
 REPO = Path(__file__).resolve().parents[3]
 # per step: identities of make_batch's two label slots, and each modality's cameras

@@ -1,0 +1,106 @@
+"""fast_path: the *_packed configs' data path and speed options, derived from any config."""
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from vireid.utils.fast_path import use_fast_path, use_gpu_speed_options, use_image_pack
+from vireid.utils.launch import apply_common_args
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / 'tools' / 'dataset_converters'))
+import pack_images as pack_tool  # noqa: E402
+
+# the hand-written *_packed configs' base variables, which the derived config has no need of
+PACKED_BASE_VARIABLES = {'packed_pipeline', 'batch_augments'}
+
+
+def config(name: str) -> Config:
+    return Config.fromfile(str(REPO / 'configs' / f'{name}.py'))
+
+
+@pytest.mark.parametrize('name, gpu', [
+    ('agw/agw_r50_sysu', True), ('mclnet/mclnet_r50_sysu', True),
+    ('fmcnet/fmcnet_r50_sysu', True), ('agw/agw_r18_synthetic', False)])
+def test_a_plain_config_becomes_its_hand_written_packed_config(name, gpu):
+    derived = config(name)
+    use_image_pack(derived)
+    if gpu:
+        use_gpu_speed_options(derived)
+    derived, packed = derived.to_dict(), config(f'{name}_packed').to_dict()
+    assert set(packed) - set(derived) <= PACKED_BASE_VARIABLES
+    assert {key: packed[key] for key in derived} == derived
+
+
+@pytest.mark.parametrize('name, like', [
+    ('agw/agw_r50_regdb', 'agw/agw_r50_sysu_packed'),
+    ('mclnet/mclnet_r50_llcm', 'mclnet/mclnet_r50_sysu_packed'),
+    ('fmcnet/fmcnet_r50_regdb', 'fmcnet/fmcnet_r50_sysu_packed')])
+def test_regdb_and_llcm_configs_get_the_sysu_packed_path(name, like):
+    cfg, sysu = config(name), config(like)
+    use_fast_path(cfg)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.pipeline == sysu[key].dataset.pipeline, key
+        assert cfg[key].collate_fn == dict(type='default_collate')
+    for part in ('data_preprocessor', 'backbone'):
+        assert cfg.model[part] == sysu.model[part], part
+    assert cfg.model.get('graph_losses') == sysu.model.get('graph_losses')
+    assert cfg.model_wrapper_cfg == sysu.model_wrapper_cfg
+
+
+@pytest.mark.parametrize('transform, message', [
+    (dict(type='ColorJitter', brightness=0.2), 'no batch augmentation replaces ColorJitter'),
+    (dict(type='RandomFlip', prob=0.5, direction='vertical'),
+     r"RandomFlip\(direction='vertical'\) has no batch augmentation; only direction='horizontal'"),
+    (dict(type='RandomCrop', crop_size=(256, 128), padding=10),
+     r'RandomCrop\(crop_size=\(256, 128\)\) must crop back to the resized size \(288, 144\)'),
+])
+def test_a_pipeline_without_a_batch_counterpart_is_refused_naming_the_transform(
+        transform, message):
+    cfg = config('agw/agw_r50_sysu')
+    cfg.train_dataloader.dataset.pipeline.insert(2, transform)
+    before = cfg.to_dict()
+    with pytest.raises(ValueError, match=rf'train_dataloader.dataset.pipeline: {message}'):
+        use_image_pack(cfg)
+    assert cfg.to_dict() == before
+
+
+def test_a_random_test_transform_is_refused_and_changes_nothing():
+    cfg = config('agw/agw_r50_sysu')
+    cfg.val_dataloader.dataset.pipeline.insert(2, dict(type='RandomFlip', prob=0.5))
+    before = cfg.to_dict()
+    with pytest.raises(ValueError, match=r"val_dataloader.dataset.pipeline: random transforms "
+                                         r"at test time \(\['RandomFlip'\]\)"):
+        use_image_pack(cfg)
+    assert cfg.to_dict() == before
+
+
+def test_fast_applies_before_cfg_options():
+    cfg = config('mclnet/mclnet_r50_sysu')
+    args = argparse.Namespace(fast=True, cfg_options={'model.graph_losses': False},
+                              launcher='none', amp=False)
+    apply_common_args(cfg, args)
+    assert cfg.model.backbone.cuda_graph is True and cfg.model.graph_losses is False
+    assert cfg.train_dataloader.dataset.pipeline[0].type == 'LoadReIDImageFromPack'
+
+
+@pytest.mark.slow
+def test_a_fast_regdb_config_trains_and_tests_from_its_pack(synthetic_root, tmp_path,
+                                                             shrink_to_pack):
+    root = Path(shutil.copytree(synthetic_root / 'RegDB', tmp_path / 'RegDB'))
+    plain = REPO / 'configs' / 'agw' / 'agw_r50_regdb.py'
+    roots = [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'test_dataloader')]
+    pack_tool.main([str(plain), '--img-size', '32', '16', '--no-progress', '--cfg-options',
+                    *roots])
+    cfg = config('agw/agw_r50_regdb')
+    use_fast_path(cfg)
+    runner = Runner.from_cfg(shrink_to_pack(cfg, root, tmp_path / 'work'))
+    batch = next(iter(runner.train_dataloader))
+    assert tuple(batch['inputs'].shape[1:]) == (3, 32, 16)
+    runner.train()
+    metrics = runner.test()
+    assert 0 <= metrics['mAP'] <= 100
