@@ -84,6 +84,8 @@ def main():
         try:
             runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
         except RuntimeError as err:
+            # MMEngine's load_state_dict (mmengine/runner/checkpoint.py) raises this text on
+            # a strict mismatch; other RuntimeErrors (an unreadable file) pass unchanged
             if 'do not match' not in str(err):
                 raise
             model = getattr(runner.model, 'module', runner.model)

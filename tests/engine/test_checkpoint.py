@@ -1,3 +1,4 @@
+import os
 import pickle
 
 import numpy as np
@@ -14,6 +15,13 @@ class _Payload:
 
     def __reduce__(self):
         return (print, ('code ran',))
+
+
+class _BlockedModuleCall:
+    """A call into a module torch's weights-only unpickler blocks outright (``os``)."""
+
+    def __reduce__(self):
+        return (os.getcwd, ())
 
 
 def _mmengine_like_checkpoint(path):
@@ -42,6 +50,14 @@ def test_arbitrary_object_is_refused_and_names_file(tmp_path, capsys):
     with trust_checkpoints():
         safe_load(str(path))
     assert 'code ran' in capsys.readouterr().out
+
+
+def test_a_call_into_a_blocked_module_is_a_refusal_not_corruption(tmp_path):
+    path = tmp_path / 'blocked.pth'
+    torch.save({'state_dict': {}, 'x': _BlockedModuleCall()}, path)
+    with pytest.raises(pickle.UnpicklingError, match=r'blocked.pth: refused to load .*getcwd.*'
+                                                     r'load it with --trust-checkpoint'):
+        safe_load(str(path))
 
 
 def test_truncated_checkpoint_names_file(tmp_path):

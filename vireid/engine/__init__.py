@@ -4,6 +4,8 @@ from .checkpoint import (describe_mismatch, find_resumable_checkpoint, safe_load
 from .hooks import CollapseWatchHook, DeferredRuntimeInfoHook, EpochSeedHook, NonFiniteLossHook
 from .optimizers import AutocastOptimWrapper, MultiOptimWrapperConstructor
 
-__all__ = ['AutocastOptimWrapper', 'MultiOptimWrapperConstructor', 'describe_mismatch', 'safe_load', 'trust_checkpoints',
-           'set_trust_checkpoints', 'find_resumable_checkpoint', 'CollapseWatchHook', 'DeferredRuntimeInfoHook', 'EpochSeedHook',
-           'NonFiniteLossHook']
+__all__ = [
+    'AutocastOptimWrapper', 'MultiOptimWrapperConstructor', 'describe_mismatch', 'safe_load',
+    'trust_checkpoints', 'set_trust_checkpoints', 'find_resumable_checkpoint', 'CollapseWatchHook',
+    'DeferredRuntimeInfoHook', 'EpochSeedHook', 'NonFiniteLossHook'
+]

@@ -16,6 +16,7 @@ import os.path as osp
 import pickle
 import re
 import zipfile
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -46,6 +47,15 @@ SAFE_GLOBALS = [
 ] + [type(np.dtype(name)) for name in _NUMPY_DTYPES]
 
 
+def _unpickling_reason(message: str) -> str:
+    """The line of torch's unpickling error that names the cause (not its advice or docs link)."""
+    advice = ('Weights only load failed', 'Please file an issue', 'Check the documentation',
+              'Re-running `torch.load`', 'WeightsUnpickler error')
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith(advice)]
+    return (causes or lines or [''])[0]
+
+
 def safe_load(filename, map_location=None):
     """``torch.load`` of a local file, weights only unless loading is trusted."""
     try:
@@ -54,16 +64,15 @@ def safe_load(filename, map_location=None):
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        # torch's message ends with a docs pointer; the line naming the cause is inside
-        reason = next((line for line in lines if 'Unsupported' in line or 'refusing' in line),
-                      lines[-1] if lines else '')
-        if not _TRUSTED and ('Unsupported global' in reason or 'refusing' in reason):
+        reason = _unpickling_reason(str(err))
+        # torch writes zip archives; bytes that are no pickle at all fail on their first opcodes
+        no_pickle = not zipfile.is_zipfile(filename) and any(
+            sign in reason for sign in ('Unsupported operand', 'invalid load key', 'persistent'))
+        if not _TRUSTED and not no_pickle:
             raise pickle.UnpicklingError(
                 f'{filename}: refused to load objects other than weights and training '
                 f'state ({reason[:300]}). If you trust this file, '
                 f'load it with --trust-checkpoint.') from err
-        # random bytes, a config or a log: no pickle of any kind
         raise RuntimeError(f'{filename}: not a PyTorch checkpoint (corrupt, or another kind '
                            f'of file): {reason[:300]}') from err
     except (RuntimeError, EOFError, zipfile.BadZipFile) as err:
@@ -115,19 +124,21 @@ def set_trust_checkpoints(enabled: bool) -> None:
 CheckpointLoader.register_scheme(prefixes='', loader=safe_load, force=True)
 
 
-def find_resumable_checkpoint(work_dir: str):
+def find_resumable_checkpoint(work_dir: str, at_most: Optional[Dict[str, int]] = None):
     """The newest complete ``epoch_*.pth`` / ``iter_*.pth`` in ``work_dir``, or None.
 
     Unlike following ``last_checkpoint``, this survives a pointer file or a
     checkpoint cut short by a kill: torch checkpoints are zip archives whose
     directory is written last, so a truncated one fails ``is_zipfile``.
+    ``at_most`` (``{'epoch': 3, 'iter': 2000}``) skips numbers above these:
+    a reused work dir may hold later checkpoints of another run.
     """
     if not osp.isdir(work_dir):
         return None
     candidates = []
     for name in os.listdir(work_dir):
         match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', name)
-        if match:
+        if match and (at_most is None or int(match.group(2)) <= at_most[match.group(1)]):
             candidates.append((int(match.group(2)), osp.join(work_dir, name)))
     for _, path in sorted(candidates, reverse=True):
         if zipfile.is_zipfile(path):

@@ -104,19 +104,37 @@ def test_nonfinite_input_poisoning_batchnorm_stops_naming_the_buffer(tiny_cfg):
         lambda module, args: (args[0].index_fill(-1, torch.tensor([0]), math.inf),) + args[1:])
     with pytest.raises(RuntimeError, match=r'iteration 1: non-finite loss.*the buffer '
                                            r'backbone\.\w+\.bn1\.running_mean non-finite.*'
-                                           r'no checkpoint was saved yet: restart'):
+                                           r'no checkpoint of this run was saved yet: restart'):
         runner.train()
 
 
-def test_divergence_points_at_the_newest_checkpoint(tiny_cfg):
+def test_divergence_points_at_the_newest_checkpoint_of_the_run(tiny_cfg):
+    cfg = tiny_cfg('agw', iters=6)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, by_epoch=False)
+    set_hook(cfg, action='skip', max_skips=2)
+    runner = Runner.from_cfg(cfg)
+    # a reused work dir: a later checkpoint of another run is no advice for this one
+    torch.save(dict(meta=dict(iter=50)), Path(runner.work_dir) / 'iter_50.pth')
+    forwards = []
+
+    def nan_from_the_third_step(module, args, out):
+        forwards.append(1)
+        return out * math.nan if len(forwards) > 2 else out
+    runner.model.head.register_forward_hook(nan_from_the_third_step)
+    # iterations 3 and 4 are skipped (weights unchanged); the checkpoint after iteration 3 is
+    # the newest of this run
+    with pytest.raises(RuntimeError, match=r'the run has diverged; resume from (\S+iter_3.pth) '
+                                           r'\(tools/train.py CONFIG --resume \1\)'):
+        runner.train()
+
+
+def test_divergence_before_any_checkpoint_of_the_run_says_so(tiny_cfg):
     cfg = tiny_cfg('agw', iters=3)
     set_hook(cfg, action='skip', max_skips=2)
     runner = Runner.from_cfg(cfg)
-    checkpoint = Path(runner.work_dir) / 'epoch_4.pth'
-    torch.save(dict(meta=dict(epoch=4)), checkpoint)
+    torch.save(dict(meta=dict(epoch=4)), Path(runner.work_dir) / 'epoch_4.pth')
     runner.model.head.register_forward_hook(lambda module, args, out: out * math.nan)
-    with pytest.raises(RuntimeError, match=rf'the run has diverged; resume from {checkpoint} '
-                                           rf'\(tools/train.py CONFIG --resume {checkpoint}\)'):
+    with pytest.raises(RuntimeError, match=r'diverged; no checkpoint of this run was saved yet'):
         runner.train()
 
 

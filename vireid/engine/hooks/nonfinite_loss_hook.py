@@ -70,13 +70,13 @@ class NonFiniteLossHook(SyncPointHook):
         if bad_buffer is not None:
             raise RuntimeError(
                 f'{message}; the forward pass also made the buffer {bad_buffer} non-finite '
-                f'(BatchNorm running statistics never recover): {recovery_advice(runner.work_dir)}')
+                f'(BatchNorm running statistics never recover): {recovery_advice(runner)}')
         if self.action == 'stop':
             raise RuntimeError(f"{message}; training stopped (NonFiniteLossHook action='stop')")
         if self.max_skips is not None and self.consecutive >= self.max_skips:
             raise RuntimeError(f'{message}; {self.consecutive} consecutive iterations skipped '
                                f'(max_skips={self.max_skips}): the run has diverged; '
-                               f'{recovery_advice(runner.work_dir)}')
+                               f'{recovery_advice(runner)}')
         runner.logger.warning(f'{message}, step skipped')
 
     @staticmethod
@@ -89,11 +89,13 @@ class NonFiniteLossHook(SyncPointHook):
         return None
 
 
-def recovery_advice(work_dir: str) -> str:
-    """What to do after a divergence, given the checkpoints in ``work_dir``."""
-    checkpoint = find_resumable_checkpoint(work_dir)
+def recovery_advice(runner) -> str:
+    """What to do after a divergence, given this run's checkpoints in its work dir."""
+    # a checkpoint saved by this run is numbered at most one past the current epoch / iteration
+    checkpoint = find_resumable_checkpoint(
+        runner.work_dir, at_most=dict(epoch=runner.epoch + 1, iter=runner.iter + 1))
     if checkpoint is None:
-        return ('no checkpoint was saved yet: restart with a lower learning rate, or check '
-                'the loss weights and the input images')
+        return ('no checkpoint of this run was saved yet: restart with a lower learning rate, '
+                'or check the loss weights and the input images')
     return (f'resume from {checkpoint} (tools/train.py CONFIG --resume {checkpoint}), '
             'with a lower learning rate if it diverges again')
