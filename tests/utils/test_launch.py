@@ -28,11 +28,17 @@ def test_a_misspelt_top_level_key_is_refused_with_a_suggestion(option, suggestio
 
 def test_keys_of_the_config_and_of_the_runner_merge():
     cfg = Config.fromfile(str(CONFIG))
-    assert 'compile' not in cfg and 'experiment_name' not in cfg
+    assert not {'compile', 'experiment_name', 'find_unused_parameters'} & set(cfg)
     merge_options(cfg, {'train_cfg.max_epochs': 3, 'compile': True, 'experiment_name': 'x',
-                        'model.backbone.depth': 34})
+                        'find_unused_parameters': True, 'model.backbone.depth': 34})
     assert (cfg.train_cfg.max_epochs, cfg.compile, cfg.experiment_name,
-            cfg.model.backbone.depth) == (3, True, 'x', 34)
+            cfg.find_unused_parameters, cfg.model.backbone.depth) == (3, True, 'x', True, 34)
+
+
+def test_a_key_the_runner_reads_only_inside_env_cfg_is_refused_at_the_top():
+    # MMEngine reads resource_limit from env_cfg: at the top level it would be ignored
+    with pytest.raises(ValueError, match=r"no key 'resource_limit'"):
+        merge_options(Config.fromfile(str(CONFIG)), {'resource_limit': 8192})
 
 
 def test_train_tool_stops_before_writing_anything(monkeypatch, tmp_path):

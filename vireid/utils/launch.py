@@ -12,7 +12,7 @@ from vireid.utils.fast_path import use_fast_path
 
 # top-level keys MMEngine's Runner reads from a config besides its arguments
 RUNNER_CONFIG_KEYS = ('model_wrapper_cfg', 'compile', 'activation_checkpointing',
-                      'efficient_conv_bn_eval', 'sync_bn', 'resource_limit')
+                      'efficient_conv_bn_eval', 'sync_bn', 'find_unused_parameters')
 
 
 def apply_common_args(cfg: Config, args) -> None:
