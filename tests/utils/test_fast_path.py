@@ -55,9 +55,18 @@ def test_regdb_and_llcm_configs_get_the_sysu_packed_path(name, like):
 @pytest.mark.parametrize('transform, message', [
     (dict(type='ColorJitter', brightness=0.2), 'no batch augmentation replaces ColorJitter'),
     (dict(type='RandomFlip', prob=0.5, direction='vertical'),
-     r"RandomFlip\(direction='vertical'\) has no batch augmentation; only direction='horizontal'"),
+     r"RandomFlip\(direction='vertical'\) has no image-pack version; only direction='horizontal'"),
     (dict(type='RandomCrop', crop_size=(256, 128), padding=10),
      r'RandomCrop\(crop_size=\(256, 128\)\) must crop back to the resized size \(288, 144\)'),
+    # arguments the batch versions do not have must not be dropped without a word
+    (dict(type='RandomCrop', crop_size=(288, 144), padding=10, padding_mode='reflect'),
+     r"RandomCrop\(padding_mode='reflect'\) has no image-pack version; only "
+     r"padding_mode='constant'"),
+    (dict(type='RandomGrayscale', prob=0.5, keep_channels=True, color_format='rgb'),
+     r"RandomGrayscale\(color_format='rgb'\) has no image-pack version"),
+    (dict(type='RandomGrayscale', prob=0.5), r'RandomGrayscale\(keep_channels=False\)'),
+    # mmcv's RandomFlip never flips without a prob; BatchRandomFlip's default is 0.5
+    (dict(type='RandomFlip'), 'RandomFlip needs prob for its batch version'),
 ])
 def test_a_pipeline_without_a_batch_counterpart_is_refused_naming_the_transform(
         transform, message):
@@ -77,6 +86,54 @@ def test_a_random_test_transform_is_refused_and_changes_nothing():
                                          r"at test time \(\['RandomFlip'\]\)"):
         use_image_pack(cfg)
     assert cfg.to_dict() == before
+
+
+def test_pipeline_defaults_that_differ_from_the_batch_versions_are_written_out():
+    cfg = config('agw/agw_r50_sysu')
+    cfg.train_dataloader.dataset.pipeline[4] = dict(type='RandomErasing')  # all mmpretrain defaults
+    cfg.train_dataloader.dataset.pipeline.insert(4, dict(type='RandomGrayscale', keep_channels=True))
+    use_image_pack(cfg)
+    grey, erasing = cfg.model.data_preprocessor.batch_augments[2:]
+    # the same defaults on both sides: nothing written; mmcv's RandomGrayscale prob=0.1 is ours too
+    assert grey == dict(type='BatchRandomGrayscale') and erasing == dict(type='BatchRandomErasing')
+
+
+@pytest.mark.parametrize('pipeline_change, message', [
+    ({1: dict(type='Resize', scale=(144, 288), keep_ratio=False, interpolation='bicubic')},
+     r"Resize\(interpolation='bicubic'\) has no image-pack version; only interpolation='bilinear'"),
+    ({0: dict(type='LoadReIDImageFromFile', color_type='grayscale')},
+     r"LoadReIDImageFromFile\(color_type='grayscale'\) has no image-pack version"),
+    ({0: dict(type='LoadReIDImageFromPack', pack_file='p.npy')}, 'already reads an image pack'),
+])
+def test_loading_and_resizing_the_pack_does_not_reproduce_are_refused(pipeline_change, message):
+    cfg = config('agw/agw_r50_sysu')
+    for index, transform in pipeline_change.items():
+        cfg.train_dataloader.dataset.pipeline[index] = transform
+    with pytest.raises(ValueError, match=message):
+        use_image_pack(cfg)
+
+
+def test_the_default_wrapper_keeps_a_top_level_find_unused_parameters():
+    cfg = config('agw/agw_r50_sysu')
+    cfg.find_unused_parameters = True
+    use_gpu_speed_options(cfg)
+    assert cfg.model_wrapper_cfg == dict(type='CaptureSafeDistributedDataParallel',
+                                         broadcast_buffers=False, find_unused_parameters=True)
+    untyped = config('agw/agw_r50_sysu')
+    untyped.model_wrapper_cfg = dict(broadcast_buffers=True)
+    use_gpu_speed_options(untyped)
+    assert untyped.model_wrapper_cfg == dict(type='CaptureSafeDistributedDataParallel',
+                                             broadcast_buffers=True)
+
+
+@pytest.mark.parametrize('name', ['agw/agw_r50_llcm', 'fmcnet/fmcnet_r50_regdb',
+                                  'agw/agw_r18_synthetic', 'agw/agw_r18_synthetic_packed'])
+def test_pack_images_writes_the_file_the_fast_path_reads(name):
+    cfg = config(name)
+    out = pack_tool.default_out(cfg, '/data/root')
+    if not name.endswith('_packed'):
+        use_image_pack(cfg)
+    assert out == f"/data/root/{cfg.train_dataloader.dataset.pipeline[0]['pack_file']}"
 
 
 def test_fast_applies_before_cfg_options():

@@ -16,6 +16,7 @@ from mmengine.config import Config, DictAction
 from vireid.datasets.packed_images import pack_images
 from vireid.registry import DATASETS
 from vireid.utils import register_all_modules
+from vireid.utils.fast_path import pack_size
 from vireid.utils.launch import merge_options
 
 
@@ -24,7 +25,7 @@ def parse_args(argv=None):
     parser.add_argument('config', help='a config whose train_dataloader / test_dataloader '
                         'datasets name the images')
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
-                        help="default: the config's img_h, img_w")
+                        help="default: the size the config's train pipeline resizes to")
     parser.add_argument('--out', help='the .npy to write (default DATA_ROOT/packed_HxW.npy)')
     parser.add_argument('--workers', type=int, default=min(16, os.cpu_count() or 1),
                         help='decoding processes')
@@ -50,13 +51,27 @@ def dataset_images(cfg: Config):
     return roots.pop(), paths
 
 
+def image_size(cfg: Config):
+    """``(H, W)`` the config's train pipeline resizes to, as ``--fast`` reads it; else img_h, img_w."""
+    try:
+        return pack_size(cfg)
+    except ValueError:  # a pipeline --fast cannot convert: a hand-written packed config's own size
+        return cfg.get('img_h', 288), cfg.get('img_w', 144)
+
+
+def default_out(cfg: Config, root: str, img_size=None) -> str:
+    """``ROOT/packed_{H}x{W}.npy``: the file ``LoadReIDImageFromPack`` of the config reads."""
+    height, width = img_size or image_size(cfg)
+    return osp.join(root, f'packed_{height}x{width}.npy')
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     merge_options(cfg, args.cfg_options)
-    height, width = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
+    height, width = args.img_size or image_size(cfg)
     root, paths = dataset_images(cfg)
-    out = args.out or osp.join(root, f'packed_{height}x{width}.npy')
+    out = args.out or default_out(cfg, root, (height, width))
     print(f'packing {len(set(paths))} images of {root} at {height}x{width} into {out}')
     pack_images(paths, root, out, (height, width), workers=args.workers,
                 progress=not args.no_progress)

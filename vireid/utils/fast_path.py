@@ -14,11 +14,11 @@ import inspect
 
 from mmengine.config import Config
 
-from vireid.registry import MODELS
+from vireid.registry import MODELS, TRANSFORMS
+from vireid.utils.setup_env import register_all_modules
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-# pipeline transform -> (batch augmentation, {pipeline argument: augmentation argument});
-# arguments left out have the same defaults on both sides
+# pipeline transform -> (batch augmentation, {pipeline argument: augmentation argument})
 BATCH_AUGMENTS = {
     'RandomCrop': ('BatchRandomCrop', dict(padding='padding', pad_val='pad_val')),
     'RandomFlip': ('BatchRandomFlip', dict(prob='prob')),
@@ -28,29 +28,56 @@ BATCH_AUGMENTS = {
         erase_prob='erase_prob', min_area_ratio='min_area_ratio',
         max_area_ratio='max_area_ratio', aspect_range='aspect_range', fill_color='fill_color')),
 }
-# settings of a transform that its batch augmentation does not have: it must keep these values
-REQUIRED = {
+# settings a pipeline transform must have (given or by default) for its batch version to match
+FIXED_ARGUMENTS = {
+    'LoadReIDImageFromFile': {},
+    'Resize': dict(keep_ratio=False, interpolation='bilinear', backend='cv2'),
+    'RandomCrop': dict(padding_mode='constant', pad_if_needed=False),
     'RandomFlip': dict(direction='horizontal'),
-    'RandomErasing': dict(mode='const'),
-    'RandomGrayscale': dict(keep_channels=True),
+    'RandomErasing': dict(mode='const', fill_std=None),
+    'RandomGrayscale': dict(keep_channels=True, color_format='bgr'),
 }
 # MMEngine's DDP wrappers -> the same, built so that CUDA graphs can be captured under them
 CAPTURE_SAFE = {
     'MMDistributedDataParallel': 'CaptureSafeDistributedDataParallel',
     'MMSeparateDistributedDataParallel': 'CaptureSafeSeparateDistributedDataParallel',
 }
-# what the Runner wraps a model in when the config names no wrapper
-RUNNER_DEFAULT_WRAPPER = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
-                              find_unused_parameters=False)
+
+
+def _defaults(registry, name: str) -> dict:
+    """The default arguments of the class ``name`` of ``registry`` (mmcv's, mmpretrain's or ours)."""
+    register_all_modules(init_default_scope=False)
+    with registry.switch_scope_and_registry('vireid') as scoped:
+        cls = scoped.get(name)
+    return {arg: p.default for arg, p in inspect.signature(cls).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _check_arguments(transform: dict, allowed, where: str) -> None:
+    """Refuse an argument outside ``allowed`` or ``FIXED_ARGUMENTS`` that differs from its default."""
+    kind = transform['type']
+    defaults = _defaults(TRANSFORMS, kind)
+    fixed = FIXED_ARGUMENTS[kind]
+    for key, value in fixed.items():
+        if transform.get(key, defaults.get(key)) != value:
+            raise ValueError(f'{where}: {kind}({key}={transform.get(key, defaults.get(key))!r}) '
+                             f'has no image-pack version; only {key}={value!r}')
+    for key, value in transform.items():
+        if key not in {'type', *allowed, *fixed} and value != defaults.get(key, inspect.Parameter.empty):
+            raise ValueError(f'{where}: {kind}({key}={value!r}) has no image-pack version')
 
 
 def _split_pipeline(pipeline: list, where: str):
     """``(img_hw, random transforms)`` of ``Load, Resize, random..., Pack``, or a ValueError."""
     types = [t.get('type') for t in pipeline]
+    if types and types[0] == 'LoadReIDImageFromPack':
+        raise ValueError(f'{where}: this config already reads an image pack')
     if (len(types) < 3 or types[0] != 'LoadReIDImageFromFile' or types[1] != 'Resize'
-            or types[-1] != 'PackReIDInputs' or pipeline[1].get('keep_ratio', False)):
+            or types[-1] != 'PackReIDInputs'):
         raise ValueError(f'{where}: an image pack replaces a pipeline of LoadReIDImageFromFile, '
-                         f'Resize (keep_ratio=False), random transforms, PackReIDInputs; got {types}')
+                         f'Resize, random transforms, PackReIDInputs; got {types}')
+    _check_arguments(pipeline[0], (), where)
+    _check_arguments(pipeline[1], ('scale', ), where)
     width, height = pipeline[1]['scale']
     return (height, width), pipeline[2:-1]
 
@@ -61,16 +88,30 @@ def batch_augment(transform: dict, img_hw, where: str) -> dict:
     if kind not in BATCH_AUGMENTS:
         raise ValueError(f'{where}: no batch augmentation replaces {kind}; '
                          f'known: {sorted(BATCH_AUGMENTS)}')
-    for key, value in REQUIRED.get(kind, {}).items():
-        if transform.get(key, value) != value:
-            raise ValueError(f'{where}: {kind}({key}={transform[key]!r}) has no batch '
-                             f'augmentation; only {key}={value!r}')
+    name, arguments = BATCH_AUGMENTS[kind]
+    allowed = set(arguments) | ({'crop_size'} if kind == 'RandomCrop' else set())
+    _check_arguments(transform, allowed, where)
     if kind == 'RandomCrop' and tuple(transform.get('crop_size', img_hw)) != tuple(img_hw):
         raise ValueError(f'{where}: RandomCrop(crop_size={transform["crop_size"]}) must crop '
                          f'back to the resized size {tuple(img_hw)}')
-    name, arguments = BATCH_AUGMENTS[kind]
-    return dict(type=name, **{theirs: transform[ours] for ours, theirs in arguments.items()
-                              if ours in transform})
+    # the pipeline's defaults where the batch version's differ (mmcv's RandomFlip: prob=None)
+    ours, theirs = _defaults(TRANSFORMS, kind), _defaults(MODELS, name)
+    augment = dict(type=name)
+    for key, target in arguments.items():
+        value = transform.get(key, ours.get(key))
+        if value is None:
+            raise ValueError(f'{where}: {kind} needs {key} for its batch version')
+        if key in transform or value != theirs.get(target):
+            augment[target] = value
+    return augment
+
+
+def pack_size(cfg: Config):
+    """``(H, W)`` of the config's image pack: the size its train pipeline resizes to."""
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    if pipeline and pipeline[0].get('type') == 'LoadReIDImageFromPack':
+        return tuple(pipeline[0]['img_size'])
+    return _split_pipeline(pipeline, 'train_dataloader.dataset.pipeline')[0]
 
 
 def use_image_pack(cfg: Config) -> None:
@@ -97,6 +138,9 @@ def use_image_pack(cfg: Config) -> None:
         cfg[key].dataset.pipeline = pipeline
         cfg[key].collate_fn = dict(type='default_collate')
     if augments is not None:
+        if cfg.model.data_preprocessor.get('batch_augments'):
+            raise ValueError('model.data_preprocessor.batch_augments is set already: the image '
+                             "pack's batch augmentations would be applied besides them")
         cfg.model.data_preprocessor.batch_augments = augments
 
 
@@ -119,7 +163,10 @@ def use_gpu_speed_options(cfg: Config) -> None:
     use_cuda_graphs(cfg.model)
     # the *_packed configs' count, with which the pack kept up (docs/benchmark.md)
     cfg.train_dataloader.num_workers = max(cfg.train_dataloader.get('num_workers', 0), 8)
-    wrapper = dict(cfg.get('model_wrapper_cfg') or RUNNER_DEFAULT_WRAPPER)
+    # what the Runner wraps a model in when the config names no wrapper (or no type)
+    wrapper = dict(cfg.get('model_wrapper_cfg') or dict(
+        broadcast_buffers=False, find_unused_parameters=cfg.get('find_unused_parameters', False)))
+    wrapper.setdefault('type', 'MMDistributedDataParallel')
     if wrapper['type'] not in CAPTURE_SAFE:
         raise ValueError(f"model_wrapper_cfg type {wrapper['type']!r} has no capture-safe "
                          f'version; known: {sorted(CAPTURE_SAFE)}')
