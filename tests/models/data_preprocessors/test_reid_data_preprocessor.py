@@ -55,12 +55,21 @@ def test_label_only_samples_pass_through_uncopied():
     assert all(a is b for a, b in zip(out['data_samples'], samples))
 
 
-def test_samples_with_data_fields_are_moved():
+def test_samples_fed_again_with_their_predictions_pass_through_too():
+    # a benchmark (or a caller) feeding one batch twice: predict() wrote pred_feature into it
     preprocessor = ReIDDataPreprocessor()
     sample = ReIDDataSample(metainfo=dict(gt_label=0, modality=0))
     sample.pred_feature = torch.arange(4.)
     out = preprocessor(dict(inputs=[bgr_image(1, 2, 3)], data_samples=[sample]))
+    assert out['data_samples'][0] is sample
+
+
+def test_samples_with_input_fields_are_moved():
+    preprocessor = ReIDDataPreprocessor()
+    sample = ReIDDataSample(metainfo=dict(gt_label=0, modality=0))
+    sample.set_field(torch.arange(4.), 'gt_mask')
+    out = preprocessor(dict(inputs=[bgr_image(1, 2, 3)], data_samples=[sample]))
     moved = out['data_samples'][0]
+    # BaseDataElement.to builds a new element (on a GPU, with its tensors there)
     assert moved is not sample and moved.gt_label == 0
-    assert moved.pred_feature.device == preprocessor.device
-    torch.testing.assert_close(moved.pred_feature, sample.pred_feature)
+    torch.testing.assert_close(moved.gt_mask, sample.gt_mask)

@@ -39,8 +39,8 @@ class ReIDDataPreprocessor(ImgDataPreprocessor):
     data_samples=list[ReIDDataSample])``; ``data['inputs']`` may be a list
     of ``[3, H, W]`` tensors or a ``[B, 3, H, W]`` tensor. Data samples
     that hold only metainfo (the labels: ``vireid.structures.batch_labels``)
-    pass through as the same objects; those with data fields are moved to
-    the device.
+    and predictions pass through as the same objects; those with other data
+    fields are moved to the device.
     """
 
     def __init__(self,
@@ -75,7 +75,7 @@ class ReIDDataPreprocessor(ImgDataPreprocessor):
                              f'[3, H, W]); got {tuple(inputs.shape)}')
         inputs = self.cast_data(inputs).float()
         data_samples = data.get('data_samples')
-        if data_samples is not None and not only_metainfo(data_samples):
+        if data_samples is not None and not holds_no_inputs(data_samples):
             data_samples = self.cast_data(data_samples)
         if training:
             for augment in self.batch_augments:
@@ -89,12 +89,13 @@ class ReIDDataPreprocessor(ImgDataPreprocessor):
         return dict(inputs=inputs, data_samples=data_samples)
 
 
-def only_metainfo(data_samples) -> bool:
-    """Whether ``data_samples`` are data elements without data fields: nothing to move.
+def holds_no_inputs(data_samples) -> bool:
+    """Whether ``data_samples`` are data elements with no data field but predictions (``pred_*``).
 
     Moving a data element copies its metainfo (a deepcopy per sample): 0.8 ms
     of host time for a batch of 64 on a 2-core CPU, in every step, for labels
-    the models read on the host anyway (docs/benchmark.md, point 18).
+    the models read on the host anyway (docs/benchmark.md, point 18). A
+    prediction left from an earlier pass (a batch fed twice) is no input.
     """
     return is_seq_of(data_samples, BaseDataElement) and not any(
-        sample.keys() for sample in data_samples)
+        not key.startswith('pred_') for sample in data_samples for key in sample.keys())
