@@ -65,7 +65,8 @@ def check_disjoint(id_lists: Dict[str, List[int]]) -> None:
     """Raise if two split files (path -> identities) share an identity.
 
     A test identity trained on inflates every metric of the test set, and
-    nothing downstream would notice.
+    nothing downstream would notice. A repeat within one file is
+    :func:`read_id_list`'s error, raised before this.
     """
     owner: Dict[int, str] = {}
     for path, ids in id_lists.items():
