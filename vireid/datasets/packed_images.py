@@ -26,12 +26,27 @@ def index_path(pack_file: str) -> str:
     return osp.splitext(pack_file)[0] + '.json'
 
 
-def _load_resized(job: Tuple[str, Tuple[int, int]]) -> np.ndarray:
+# bad files named in one error, at most (the rest are counted)
+MAX_NAMED_FAILURES = 20
+
+
+def _load_resized(job: Tuple[str, Tuple[int, int]]):
+    """The resized image, or the loader's error naming the file (packing goes on to find them all)."""
     # the pipelines' loader, for its errors that name the file at fault
     from .transforms.loading import LoadReIDImageFromFile
     path, (height, width) = job
-    img = LoadReIDImageFromFile().transform(dict(img_path=path))['img']
+    try:
+        img = LoadReIDImageFromFile().transform(dict(img_path=path))['img']
+    except (OSError, ValueError) as error:
+        return str(error)
     return mmcv.imresize(img, (width, height), interpolation='bilinear')
+
+
+def _failure_report(failures: Sequence[str], total: int) -> str:
+    named = '\n  '.join(failures[:MAX_NAMED_FAILURES])
+    more = len(failures) - MAX_NAMED_FAILURES
+    return (f'{len(failures)} of {total} images could not be packed (nothing was written):\n  '
+            f'{named}' + (f'\n  ... and {more} more' if more > 0 else ''))
 
 
 def pack_images(img_paths: Sequence[str], root: str, pack_file: str,
@@ -63,10 +78,16 @@ def pack_images(img_paths: Sequence[str], root: str, pack_file: str,
     pool = Pool(workers) if workers > 1 else None
     try:
         images = pool.imap(_load_resized, jobs, chunksize=64) if pool else map(_load_resized, jobs)
+        failures = []
         for row, img in enumerate(images):
-            array[row] = img
+            if isinstance(img, str):
+                failures.append(img)
+            else:
+                array[row] = img
             if bar:
                 bar.update()
+        if failures:
+            raise ValueError(_failure_report(failures, len(jobs)))
         array.flush()
     except BaseException:
         # the temporary array has the full pack's size (GBs for SYSU-MM01)
