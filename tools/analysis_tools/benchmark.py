@@ -32,6 +32,10 @@ def parse_args():
     parser.add_argument('--amp', action='store_true', help='bf16 autocast')
     parser.add_argument('--compile', action='store_true', help='torch.compile the backbone')
     parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--fast', action='store_true',
+                        help="the path of tools/train.py --fast: the image pack's pipelines "
+                        '(read with --data disk) and batch augmentations, with --channels-last '
+                        'and --cuda-graph')
     parser.add_argument('--cuda-graph', action='store_true',
                         help='replay the backbone\'s training passes as CUDA graphs '
                         '(model.backbone.cuda_graph=True), and the loss terms of models '
@@ -146,8 +150,11 @@ def print_profile(profile: dict, device: torch.device) -> None:
 
 def main():
     args = parse_args()
-    # --cfg-options after --cuda-graph: model.graph_losses=False turns one part off
-    cfg = bench.load_config(args.config, args.cfg_options, args.amp, args.cuda_graph)
+    if args.fast:
+        args.channels_last = args.cuda_graph = True
+    # --cfg-options after --fast / --cuda-graph: model.graph_losses=False turns one part off
+    cfg = bench.load_config(args.config, args.cfg_options, args.amp, args.cuda_graph,
+                            image_pack=args.fast)
     args.img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
     device = torch.device(args.device)
     if device.type == 'cuda':
@@ -161,7 +168,7 @@ def main():
     print(f'device: {name}; measured matmul peak {peak:.1f} TFLOP/s '
           f'({"bf16" if device.type == "cuda" else "fp32"}); image {args.img_size[0]}x'
           f'{args.img_size[1]}; amp={args.amp} compile={args.compile} '
-          f'channels_last={args.channels_last} cuda_graph={args.cuda_graph}')
+          f'channels_last={args.channels_last} cuda_graph={args.cuda_graph} fast={args.fast}')
     print(f'{"run":44s} {"ms/iter":>9s} {"img/s":>9s} {"GFLOP/img":>10s} {"MFU":>6s} '
           f'{"mem GB":>7s}')
     for r in results:

@@ -58,6 +58,15 @@ run agw_disk_jpeg configs/agw/agw_r50_sysu.py $FAST --cuda-graph --data disk --n
     --warmup 20 --cfg-options $DISK_OPTS train_dataloader.num_workers=14
 run agw_disk_packed configs/agw/agw_r50_sysu_packed.py $FAST --cuda-graph --data disk \
     --no-yardstick --warmup 20 --cfg-options $DISK_OPTS
+# the --fast path derived from the RegDB and LLCM configs, from their own packs
+for dataset in regdb llcm; do
+    TREE="$DATA/$( [ $dataset = regdb ] && echo RegDB || echo LLCM )"
+    python tools/dataset_converters/pack_images.py configs/agw/agw_r50_$dataset.py --no-progress \
+        --cfg-options train_dataloader.dataset.data_root=$TREE test_dataloader.dataset.data_root=$TREE \
+        > "$OUT/pack_images_$dataset.log" 2>&1
+    run agw_disk_fast_$dataset configs/agw/agw_r50_$dataset.py --amp --fast --data disk \
+        --no-yardstick --warmup 20 --cfg-options train_dataloader.dataset.data_root=$TREE
+done
 
 # iterations/s of real training through the Runner (64 images per GPU), on 1 GPU and, with two,
 # on 2 under DDP; CUDA graphs on both (the packed configs' capture-safe DDP wrapper)
