@@ -126,6 +126,15 @@ def test_the_default_wrapper_keeps_a_top_level_find_unused_parameters():
                                              broadcast_buffers=True)
 
 
+def test_an_unknown_wrapper_is_refused_before_anything_changes():
+    cfg = config('agw/agw_r50_sysu')
+    cfg.model_wrapper_cfg = dict(type='MyDDP')
+    before = cfg.to_dict()
+    with pytest.raises(ValueError, match=r"model_wrapper_cfg type 'MyDDP' has no capture-safe"):
+        use_gpu_speed_options(cfg)
+    assert cfg.to_dict() == before
+
+
 @pytest.mark.parametrize('name', ['agw/agw_r50_llcm', 'fmcnet/fmcnet_r50_regdb',
                                   'agw/agw_r18_synthetic', 'agw/agw_r18_synthetic_packed'])
 def test_pack_images_writes_the_file_the_fast_path_reads(name):

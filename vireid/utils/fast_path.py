@@ -159,10 +159,6 @@ def use_cuda_graphs(model_cfg) -> None:
 
 def use_gpu_speed_options(cfg: Config) -> None:
     """Channels-last convolutions, CUDA graphs, capture-safe DDP wrappers, 8 loader workers."""
-    cfg.model.data_preprocessor.channels_last = True
-    use_cuda_graphs(cfg.model)
-    # the *_packed configs' count, with which the pack kept up (docs/benchmark.md)
-    cfg.train_dataloader.num_workers = max(cfg.train_dataloader.get('num_workers', 0), 8)
     # what the Runner wraps a model in when the config names no wrapper (or no type)
     wrapper = dict(cfg.get('model_wrapper_cfg') or dict(
         broadcast_buffers=False, find_unused_parameters=cfg.get('find_unused_parameters', False)))
@@ -172,6 +168,10 @@ def use_gpu_speed_options(cfg: Config) -> None:
                          f'version; known: {sorted(CAPTURE_SAFE)}')
     wrapper['type'] = CAPTURE_SAFE[wrapper['type']]
     cfg.model_wrapper_cfg = wrapper
+    cfg.model.data_preprocessor.channels_last = True
+    use_cuda_graphs(cfg.model)
+    # the *_packed configs' count, with which the pack kept up (docs/benchmark.md)
+    cfg.train_dataloader.num_workers = max(cfg.train_dataloader.get('num_workers', 0), 8)
 
 
 def use_fast_path(cfg: Config) -> None:
