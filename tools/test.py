@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 from vireid.engine import describe_mismatch, set_trust_checkpoints
 from vireid.evaluation import dump_results, format_protocol_table
+from vireid.models.utils import unwrap
 from vireid.utils import register_all_modules
 from vireid.utils.launch import apply_common_args
 
@@ -88,8 +89,7 @@ def main():
             # a strict mismatch; other RuntimeErrors (an unreadable file) pass unchanged
             if 'do not match' not in str(err):
                 raise
-            model = getattr(runner.model, 'module', runner.model)
-            raise RuntimeError(describe_mismatch(args.checkpoint, model)) from err
+            raise RuntimeError(describe_mismatch(args.checkpoint, unwrap(runner.model))) from err
     metrics = runner.test()
 
     if is_main_process():

@@ -51,6 +51,19 @@ def test_benchmark_fast_times_the_fast_training_path(tmp_path, monkeypatch, caps
     assert json.loads(out.read_text())['results'][0]['ms_per_iter'] > 0
 
 
+def test_benchmark_fast_loads_the_config_train_py_fast_builds():
+    from mmengine.config import Config
+
+    from vireid.utils.benchmark import load_config
+    from vireid.utils.fast_path import use_fast_path
+    config = str(ROOT / 'configs/agw/agw_r50_regdb.py')
+    expected = Config.fromfile(config)
+    use_fast_path(expected)
+    loaded = load_config(config, fast=True)
+    assert loaded.to_dict() == expected.to_dict()
+    assert loaded.train_dataloader.dataset.pipeline[0].type == 'LoadReIDImageFromPack'
+
+
 def test_benchmark_refuses_to_time_skipped_steps(tmp_path, monkeypatch):
     # a NaN loss makes every step a skipped one: timing them would measure no training
     monkeypatch.setattr(sys, 'argv', [

@@ -33,9 +33,9 @@ def parse_args():
     parser.add_argument('--compile', action='store_true', help='torch.compile the backbone')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--fast', action='store_true',
-                        help="the path of tools/train.py --fast: the image pack's pipelines "
-                        '(read with --data disk) and batch augmentations, with --channels-last '
-                        'and --cuda-graph')
+                        help="tools/train.py --fast's path: the image pack's pipelines "
+                        '(read with --data disk), batch augmentations, 8 loader workers, '
+                        'channels-last and CUDA graphs')
     parser.add_argument('--cuda-graph', action='store_true',
                         help='replay the backbone\'s training passes as CUDA graphs '
                         '(model.backbone.cuda_graph=True), and the loss terms of models '
@@ -154,7 +154,7 @@ def main():
         args.channels_last = args.cuda_graph = True
     # --cfg-options after --fast / --cuda-graph: model.graph_losses=False turns one part off
     cfg = bench.load_config(args.config, args.cfg_options, args.amp, args.cuda_graph,
-                            image_pack=args.fast)
+                            fast=args.fast)
     args.img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
     device = torch.device(args.device)
     if device.type == 'cuda':

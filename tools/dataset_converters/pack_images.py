@@ -13,7 +13,7 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from vireid.datasets.packed_images import pack_images
+from vireid.datasets.packed_images import pack_file_name, pack_images
 from vireid.registry import DATASETS
 from vireid.utils import register_all_modules
 from vireid.utils.fast_path import pack_size
@@ -61,8 +61,7 @@ def image_size(cfg: Config):
 
 def default_out(cfg: Config, root: str, img_size=None) -> str:
     """``ROOT/packed_{H}x{W}.npy``: the file ``LoadReIDImageFromPack`` of the config reads."""
-    height, width = img_size or image_size(cfg)
-    return osp.join(root, f'packed_{height}x{width}.npy')
+    return osp.join(root, pack_file_name(img_size or image_size(cfg)))
 
 
 def main(argv=None):

@@ -21,6 +21,12 @@ PACK_FORMAT = 'vireid-packed-images'
 PACK_VERSION = 1
 
 
+def pack_file_name(img_hw: Tuple[int, int]) -> str:
+    """``packed_{H}x{W}.npy``: the pack of a dataset at one image size, in its root."""
+    height, width = img_hw
+    return f'packed_{height}x{width}.npy'
+
+
 def index_path(pack_file: str) -> str:
     """The JSON index beside ``pack_file`` (``x.npy`` -> ``x.json``)."""
     return osp.splitext(pack_file)[0] + '.json'

@@ -16,7 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
 from vireid.registry import PARAM_SCHEDULERS
 from vireid.structures import ReIDDataSample
-from vireid.utils.fast_path import use_cuda_graphs, use_image_pack
+from vireid.utils.fast_path import use_cuda_graphs, use_fast_path
 from vireid.utils.launch import merge_options, use_amp
 from vireid.utils.setup_env import register_all_modules
 
@@ -162,20 +162,20 @@ def reset_peak_memory(device: torch.device) -> None:
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None, amp: bool = False,
-                cuda_graph: bool = False, image_pack: bool = False) -> Config:
+                cuda_graph: bool = False, fast: bool = False) -> Config:
     """A config as the analysis tools run it, in the ``vireid`` scope.
 
-    ``image_pack`` (:func:`use_image_pack`) and ``cuda_graph``
-    (:func:`use_cuda_graphs`) apply before ``cfg_options``, so that
-    ``model.graph_losses=False`` turns one part off; ``amp``: bf16 autocast
-    for every optimizer key.
+    ``fast`` (:func:`use_fast_path`, what ``tools/train.py --fast`` does) and
+    ``cuda_graph`` (:func:`use_cuda_graphs`) apply before ``cfg_options``,
+    so that ``model.graph_losses=False`` turns one part off; ``amp``: bf16
+    autocast for every optimizer key.
     """
     register_all_modules()
     DefaultScope.overwrite_default_scope('vireid')
     cfg = Config.fromfile(path)
-    if image_pack:
-        use_image_pack(cfg)
-    if cuda_graph:
+    if fast:
+        use_fast_path(cfg)
+    elif cuda_graph:
         use_cuda_graphs(cfg.model)
     merge_options(cfg, cfg_options)
     if amp:

@@ -14,19 +14,18 @@ import inspect
 
 from mmengine.config import Config
 
+from vireid.datasets.packed_images import pack_file_name
 from vireid.registry import MODELS, TRANSFORMS
 from vireid.utils.setup_env import register_all_modules
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-# pipeline transform -> (batch augmentation, {pipeline argument: augmentation argument})
+# pipeline transform -> (batch augmentation, the arguments both take, under the same names)
 BATCH_AUGMENTS = {
-    'RandomCrop': ('BatchRandomCrop', dict(padding='padding', pad_val='pad_val')),
-    'RandomFlip': ('BatchRandomFlip', dict(prob='prob')),
-    'RandomGrayscale': ('BatchRandomGrayscale', dict(prob='prob',
-                                                     channel_weights='channel_weights')),
-    'RandomErasing': ('BatchRandomErasing', dict(
-        erase_prob='erase_prob', min_area_ratio='min_area_ratio',
-        max_area_ratio='max_area_ratio', aspect_range='aspect_range', fill_color='fill_color')),
+    'RandomCrop': ('BatchRandomCrop', ('padding', 'pad_val')),
+    'RandomFlip': ('BatchRandomFlip', ('prob', )),
+    'RandomGrayscale': ('BatchRandomGrayscale', ('prob', 'channel_weights')),
+    'RandomErasing': ('BatchRandomErasing', ('erase_prob', 'min_area_ratio', 'max_area_ratio',
+                                             'aspect_range', 'fill_color')),
 }
 # settings a pipeline transform must have (given or by default) for its batch version to match
 FIXED_ARGUMENTS = {
@@ -53,8 +52,11 @@ def _defaults(registry, name: str) -> dict:
             if p.default is not inspect.Parameter.empty}
 
 
-def _check_arguments(transform: dict, allowed, where: str) -> None:
-    """Refuse an argument outside ``allowed`` or ``FIXED_ARGUMENTS`` that differs from its default."""
+def _check_arguments(transform: dict, allowed, where: str) -> dict:
+    """Refuse an argument outside ``allowed`` or ``FIXED_ARGUMENTS`` that differs from its default.
+
+    Returns the transform's defaults.
+    """
     kind = transform['type']
     defaults = _defaults(TRANSFORMS, kind)
     fixed = FIXED_ARGUMENTS[kind]
@@ -65,6 +67,7 @@ def _check_arguments(transform: dict, allowed, where: str) -> None:
     for key, value in transform.items():
         if key not in {'type', *allowed, *fixed} and value != defaults.get(key, inspect.Parameter.empty):
             raise ValueError(f'{where}: {kind}({key}={value!r}) has no image-pack version')
+    return defaults
 
 
 def _split_pipeline(pipeline: list, where: str):
@@ -90,19 +93,19 @@ def batch_augment(transform: dict, img_hw, where: str) -> dict:
                          f'known: {sorted(BATCH_AUGMENTS)}')
     name, arguments = BATCH_AUGMENTS[kind]
     allowed = set(arguments) | ({'crop_size'} if kind == 'RandomCrop' else set())
-    _check_arguments(transform, allowed, where)
+    ours = _check_arguments(transform, allowed, where)
     if kind == 'RandomCrop' and tuple(transform.get('crop_size', img_hw)) != tuple(img_hw):
         raise ValueError(f'{where}: RandomCrop(crop_size={transform["crop_size"]}) must crop '
                          f'back to the resized size {tuple(img_hw)}')
     # the pipeline's defaults where the batch version's differ (mmcv's RandomFlip: prob=None)
-    ours, theirs = _defaults(TRANSFORMS, kind), _defaults(MODELS, name)
+    theirs = _defaults(MODELS, name)
     augment = dict(type=name)
-    for key, target in arguments.items():
+    for key in arguments:
         value = transform.get(key, ours.get(key))
         if value is None:
             raise ValueError(f'{where}: {kind} needs {key} for its batch version')
-        if key in transform or value != theirs.get(target):
-            augment[target] = value
+        if key in transform or value != theirs.get(key):
+            augment[key] = value
     return augment
 
 
@@ -131,7 +134,7 @@ def use_image_pack(cfg: Config) -> None:
             raise ValueError(f'{where}: random transforms at test time '
                              f'({[t["type"] for t in randoms]}) have no image-pack path')
         pipelines[key] = [
-            dict(type='LoadReIDImageFromPack', pack_file=f'packed_{height}x{width}.npy',
+            dict(type='LoadReIDImageFromPack', pack_file=pack_file_name((height, width)),
                  img_size=(height, width)),
             dict(type='PackReIDInputs')]
     for key, pipeline in pipelines.items():
