@@ -1,4 +1,6 @@
 """GraphCache bookkeeping, the capture set-up, the refusal of gradient accumulation (no GPU needed)."""
+import copy
+
 import pytest
 import torch
 import torch.nn as nn
@@ -100,3 +102,57 @@ def test_every_capture_starts_with_fresh_cublas_workspaces_in_thread_local_mode(
     assert used is not original and issubclass(used, original)
     assert calls == [dict(capture_error_mode='thread_local'), 'clear', 'capture_begin']
     assert torch.cuda.graph is original  # restored after the call
+
+
+def _closures_like_make_graphed_callables(static_outputs):
+    """The shape of the closures ``make_graphed_callables`` builds (a module's new forward)."""
+    class Graphed(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *inputs):
+            return tuple(o.detach() for o in static_outputs)
+
+    def functionalized(*user_args):
+        return Graphed.apply(*user_args)
+
+    def new_fwd(*user_args):
+        return functionalized(*user_args)
+
+    module = nn.Linear(2, 2)
+    module.forward = new_fwd
+    return module, Graphed
+
+
+def test_releasing_a_capture_detaches_the_static_outputs_in_place_of_memory():
+    from vireid.models.cuda_graphs import release_capture_autograd
+    weight = torch.ones(2, requires_grad=True)
+    output = weight * 2
+    module, graphed_cls = _closures_like_make_graphed_callables((output, None))
+    assert release_capture_autograd(module) == 1
+    cells = dict(zip(graphed_cls.forward.__code__.co_freevars, graphed_cls.forward.__closure__))
+    kept, untouched = cells['static_outputs'].cell_contents
+    assert kept.grad_fn is None and untouched is None
+    assert kept.data_ptr() == output.data_ptr()  # the memory replays write stays the same
+    assert release_capture_autograd(nn.Linear(2, 2)) == 0  # nothing of the kind: nothing done
+
+
+def _accumulator(parameter):
+    return parameter.view_as(parameter).grad_fn.next_functions[0][0]
+
+
+@pytest.mark.gpu
+def test_a_released_capture_frees_the_accumulators_made_on_the_capture_stream():
+    from vireid.models.cuda_graphs import release_capture_autograd
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1)).cuda()
+    x = torch.randn(4, 8, device='cuda')
+    eager = copy.deepcopy(module)
+    graphed = torch.cuda.make_graphed_callables(module, (x.clone(), ))
+    for p in module.parameters():  # a tag lives as long as the accumulator does
+        _accumulator(p).metadata['made_in_capture'] = True
+    assert all('made_in_capture' in _accumulator(p).metadata for p in module.parameters())
+    assert release_capture_autograd(graphed) == 1
+    assert not any('made_in_capture' in _accumulator(p).metadata for p in module.parameters())
+    graphed(x).sum().backward()  # the replays still compute the eager gradients
+    eager(x).sum().backward()
+    for graphed_p, eager_p in zip(module.parameters(), eager.parameters()):
+        torch.testing.assert_close(graphed_p.grad, eager_p.grad)

@@ -73,9 +73,51 @@ def make_graphed_thread_local(module: nn.Module, sample_args: tuple) -> Callable
     """
     original, torch.cuda.graph = torch.cuda.graph, _CaptureGraph
     try:
-        return torch.cuda.make_graphed_callables(module, sample_args, allow_unused_input=True)
+        graphed = torch.cuda.make_graphed_callables(module, sample_args, allow_unused_input=True)
     finally:
         torch.cuda.graph = original
+    release_capture_autograd(graphed)
+    return graphed
+
+
+def release_capture_autograd(graphed: Callable) -> int:
+    """Drop the autograd graph a capture left on its static outputs; the number of outputs released.
+
+    ``make_graphed_callables`` keeps the outputs of the captured forward
+    pass, whose memory each replay rewrites, as the ``static_outputs`` of
+    its closures, still attached to the capture-time autograd graph. That
+    graph keeps every parameter's gradient accumulator alive, and with it
+    the capture stream it was made on: every later backward pass then
+    records an event and waits on it per parameter (autograd warns once
+    that "the AccumulateGrad node's stream does not match"). The replays
+    return detached views of these outputs, so only their memory is needed.
+    A PyTorch whose closures name them otherwise releases nothing (0).
+    """
+    released, todo, seen = 0, [getattr(graphed, 'forward', graphed)], set()
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, type):  # the autograd.Function class a closure made
+            todo.extend(getattr(value, '__func__', value) for value in vars(item).values())
+            continue
+        code, cells = getattr(item, '__code__', None), getattr(item, '__closure__', None)
+        for name, cell in zip(code.co_freevars if code else (), cells or ()):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # a cell not yet filled
+                continue
+            if name == 'static_outputs' and isinstance(value, tuple):
+                cell.cell_contents = tuple(_detached(output) for output in value)
+                released += sum(isinstance(output, torch.Tensor) for output in value)
+            elif callable(value):
+                todo.append(value)
+    return released
+
+
+def _detached(value):
+    return value.detach() if isinstance(value, torch.Tensor) else value
 
 
 @contextmanager
