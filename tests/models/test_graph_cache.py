@@ -122,7 +122,7 @@ def _closures_like_make_graphed_callables(static_outputs):
     return module, Graphed
 
 
-def test_releasing_a_capture_detaches_the_static_outputs_in_place_of_memory():
+def test_releasing_a_capture_detaches_the_static_outputs_keeping_their_memory():
     from vireid.models.cuda_graphs import release_capture_autograd
     weight = torch.ones(2, requires_grad=True)
     output = weight * 2
@@ -133,6 +133,16 @@ def test_releasing_a_capture_detaches_the_static_outputs_in_place_of_memory():
     assert kept.grad_fn is None and untouched is None
     assert kept.data_ptr() == output.data_ptr()  # the memory replays write stays the same
     assert release_capture_autograd(nn.Linear(2, 2)) == 0  # nothing of the kind: nothing done
+
+
+def test_every_capture_is_released(monkeypatch):
+    import vireid.models.cuda_graphs as cuda_graphs
+    output = torch.ones(2, requires_grad=True) * 2
+    module, graphed_cls = _closures_like_make_graphed_callables((output, ))
+    monkeypatch.setattr(torch.cuda, 'make_graphed_callables', lambda *args, **kwargs: module)
+    assert cuda_graphs.make_graphed_thread_local(nn.Linear(2, 2), (torch.zeros(1, 2), )) is module
+    cells = dict(zip(graphed_cls.forward.__code__.co_freevars, graphed_cls.forward.__closure__))
+    assert cells['static_outputs'].cell_contents[0].grad_fn is None
 
 
 def _accumulator(parameter):

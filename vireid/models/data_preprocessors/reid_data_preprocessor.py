@@ -97,5 +97,5 @@ def holds_no_inputs(data_samples) -> bool:
     the models read on the host anyway (docs/benchmark.md, point 18). A
     prediction left from an earlier pass (a batch fed twice) is no input.
     """
-    return is_seq_of(data_samples, BaseDataElement) and not any(
-        not key.startswith('pred_') for sample in data_samples for key in sample.keys())
+    return is_seq_of(data_samples, BaseDataElement) and all(
+        key.startswith('pred_') for sample in data_samples for key in sample.keys())
