@@ -1,4 +1,4 @@
-"""GraphCache bookkeeping, the capture set-up, the refusal of gradient accumulation (no GPU needed)."""
+"""GraphCache bookkeeping, the capture set-up, the refusal of gradient accumulation; replays on a GPU."""
 import copy
 
 import pytest
@@ -166,3 +166,38 @@ def test_a_released_capture_frees_the_accumulators_made_on_the_capture_stream():
     eager(x).sum().backward()
     for graphed_p, eager_p in zip(module.parameters(), eager.parameters()):
         torch.testing.assert_close(graphed_p.grad, eager_p.grad)
+
+
+class _Fp32Distances(nn.Module):
+    """A bf16 projection, then distances in fp32 with autocast off, as the metric losses compute them."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(256, 128)
+
+    def forward(self, x):
+        y = self.proj(x)
+        with torch.autocast('cuda', enabled=False):
+            y = y.float()
+            return (y @ y.t()).sum(dim=1).mean() + y.sum()
+
+
+@pytest.mark.gpu
+def test_under_bf16_a_replay_computes_the_eager_gradients_bit_for_bit():
+    # eager training calls backward outside autocast; a backward captured
+    # under it ran the fp32 region's gradient matmul and sums in bf16
+    from vireid.models.cuda_graphs import capture_passes
+    torch.manual_seed(0)
+    module = _Fp32Distances().cuda()
+    eager = copy.deepcopy(module)
+    x = torch.randn(64, 256, device='cuda', requires_grad=True)
+    x_eager = x.detach().clone().requires_grad_()
+    with torch.autocast('cuda', dtype=torch.bfloat16, cache_enabled=False):
+        graphed = capture_passes(module, (x.detach().clone().requires_grad_(), ))
+        graphed_loss, eager_loss = graphed(x), eager(x_eager)
+    graphed_loss.backward()
+    eager_loss.backward()
+    assert torch.equal(graphed_loss, eager_loss)
+    assert torch.equal(x.grad, x_eager.grad)
+    for graphed_p, eager_p in zip(module.parameters(), eager.parameters()):
+        assert torch.equal(graphed_p.grad, eager_p.grad)

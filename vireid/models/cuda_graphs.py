@@ -147,8 +147,28 @@ def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
+class AutocastForward(nn.Module):
+    """``module``'s forward under autocast to ``dtype``; what calls it (a backward pass) runs without."""
+
+    def __init__(self, module: nn.Module, dtype: torch.dtype):
+        super().__init__()
+        self.module = module
+        self.dtype = dtype
+
+    def forward(self, *args):
+        with torch.autocast('cuda', dtype=self.dtype, cache_enabled=False):
+            return self.module(*args)
+
+
 def capture_passes(module: nn.Module, sample_args: tuple) -> Callable:
     """Capture ``module``'s forward and backward passes on ``sample_args``.
+
+    The forward pass is captured under the autocast in effect, the backward
+    pass without it, as eager training runs them: the optim wrapper's
+    backward call is outside its autocast context. Autocast reaches the
+    operations a backward pass dispatches, so a backward pass captured
+    under it ran the gradients of fp32 regions (the metric losses'
+    distances, sums) in bf16 (docs/benchmark.md, point 20).
 
     Its three warm-up passes write the buffers they touch (BN running
     statistics, a loss's memory): callers restore them
@@ -157,8 +177,11 @@ def capture_passes(module: nn.Module, sample_args: tuple) -> Callable:
     if torch.is_autocast_enabled('cuda') and torch.is_autocast_cache_enabled():
         raise RuntimeError('CUDA graphs need autocast with cache_enabled=False '
                            '(AutocastOptimWrapper, what --amp uses, sets it)')
-    # an input or parameter this layout leaves unused gets no gradient
-    return make_graphed_thread_local(module, sample_args)
+    dtype = autocast_dtype()
+    if dtype is None:
+        return make_graphed_thread_local(module, sample_args)
+    with torch.autocast('cuda', enabled=False):
+        return make_graphed_thread_local(AutocastForward(module, dtype), sample_args)
 
 
 def capture_keeping_buffers(module: nn.Module, sample_args: tuple) -> Callable:
