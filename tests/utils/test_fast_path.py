@@ -8,7 +8,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from vireid.utils.fast_path import use_fast_path, use_gpu_speed_options, use_image_pack
+from vireid.utils.fast_path import (train_image_size, use_fast_path, use_gpu_speed_options,
+                                    use_image_pack)
 from vireid.utils.launch import apply_common_args
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,6 +144,20 @@ def test_pack_images_writes_the_file_the_fast_path_reads(name):
     if not name.endswith('_packed'):
         use_image_pack(cfg)
     assert out == f"/data/root/{cfg.train_dataloader.dataset.pipeline[0]['pack_file']}"
+
+
+
+def test_the_train_image_size_is_what_the_train_pipeline_resizes_to():
+    cfg = config('agw/agw_r50_sysu')
+    cfg.train_dataloader.dataset.pipeline[1]['scale'] = (128, 256)  # (w, h)
+    cfg.train_dataloader.dataset.pipeline[2]['crop_size'] = (256, 128)
+    assert train_image_size(cfg) == (256, 128)
+    packed = config('agw/agw_r18_synthetic_packed')  # a pack's size is that of its loader
+    assert train_image_size(packed) == tuple(packed.train_dataloader.dataset.pipeline[0]['img_size'])
+    # a pipeline the fast path cannot read: the config's own size keys
+    cfg.train_dataloader.dataset.pipeline[1]['interpolation'] = 'bicubic'
+    cfg.img_h, cfg.img_w = 200, 100
+    assert train_image_size(cfg) == (200, 100)
 
 
 def test_fast_applies_before_cfg_options():

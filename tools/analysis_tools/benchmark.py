@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 from vireid.registry import MODELS
 from vireid.utils import benchmark as bench
+from vireid.utils import fast_path
 
 
 def parse_args():
@@ -155,7 +156,7 @@ def main():
     # --cfg-options after --fast / --cuda-graph: model.graph_losses=False turns one part off
     cfg = bench.load_config(args.config, args.cfg_options, args.amp, args.cuda_graph,
                             fast=args.fast)
-    args.img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
+    args.img_size = args.img_size or fast_path.train_image_size(cfg)
     device = torch.device(args.device)
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True

@@ -109,7 +109,7 @@ def log_line(name: str, eager: dict, graphed: dict) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = bench.load_config(args.config, args.cfg_options, args.amp)
-    img_size = args.img_size or (cfg.get('img_h', 288), cfg.get('img_w', 144))
+    img_size = args.img_size or fast_path.train_image_size(cfg)
     device = torch.device(args.device)
     if device.type != 'cuda':
         print('no CUDA device: the graphed copy runs eagerly too, so this checks only the tool')

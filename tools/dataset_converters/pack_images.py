@@ -16,7 +16,7 @@ from mmengine.config import Config, DictAction
 from vireid.datasets.packed_images import pack_file_name, pack_images
 from vireid.registry import DATASETS
 from vireid.utils import register_all_modules
-from vireid.utils.fast_path import pack_size
+from vireid.utils.fast_path import train_image_size
 from vireid.utils.launch import merge_options
 
 
@@ -51,24 +51,16 @@ def dataset_images(cfg: Config):
     return roots.pop(), paths
 
 
-def image_size(cfg: Config):
-    """``(H, W)`` the config's train pipeline resizes to, as ``--fast`` reads it; else img_h, img_w."""
-    try:
-        return pack_size(cfg)
-    except ValueError:  # a pipeline --fast cannot convert: a hand-written packed config's own size
-        return cfg.get('img_h', 288), cfg.get('img_w', 144)
-
-
 def default_out(cfg: Config, root: str, img_size=None) -> str:
     """``ROOT/packed_{H}x{W}.npy``: the file ``LoadReIDImageFromPack`` of the config reads."""
-    return osp.join(root, pack_file_name(img_size or image_size(cfg)))
+    return osp.join(root, pack_file_name(img_size or train_image_size(cfg)))
 
 
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     merge_options(cfg, args.cfg_options)
-    height, width = args.img_size or image_size(cfg)
+    height, width = args.img_size or train_image_size(cfg)
     root, paths = dataset_images(cfg)
     out = args.out or default_out(cfg, root, (height, width))
     print(f'packing {len(set(paths))} images of {root} at {height}x{width} into {out}')

@@ -117,6 +117,14 @@ def pack_size(cfg: Config):
     return _split_pipeline(pipeline, 'train_dataloader.dataset.pipeline')[0]
 
 
+def train_image_size(cfg: Config):
+    """``(H, W)`` the config trains at: its pack size; for a pipeline ``--fast`` cannot read, img_h, img_w."""
+    try:
+        return pack_size(cfg)
+    except ValueError:  # e.g. a hand-written packed config: its own size keys
+        return cfg.get('img_h', 288), cfg.get('img_w', 144)
+
+
 def use_image_pack(cfg: Config) -> None:
     """Read every loader's images from ``DATA_ROOT/packed_{H}x{W}.npy``, augment on the device.
 
