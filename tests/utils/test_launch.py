@@ -48,3 +48,25 @@ def test_train_tool_stops_before_writing_anything(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match=r"train_cfgg.max_epochs.*did you mean 'train_cfg'"):
         runpy.run_path(str(REPO / 'tools' / 'train.py'), run_name='__main__')
     assert not work_dir.exists()
+
+
+def test_a_misspelt_component_key_is_refused_naming_the_option_and_the_class():
+    cfg = Config.fromfile(str(CONFIG))
+    before = cfg.to_dict()
+    with pytest.raises(ValueError, match=r"model.head.num_clases: model.head is a BNNeckHead, "
+                                         r"which takes no argument 'num_clases'; did you mean "
+                                         r"'num_classes'"):
+        merge_options(cfg, {'model.head.num_clases': 3})
+    assert cfg.to_dict() == before
+
+
+def test_new_keys_a_component_or_its_builder_takes_merge():
+    cfg = Config.fromfile(str(CONFIG))
+    assert 'amsgrad' not in cfg.optim_wrapper.optimizer and 'paramwise_cfg' not in cfg.optim_wrapper
+    merge_options(cfg, {'optim_wrapper.optimizer.amsgrad': True,  # AdamW's own argument
+                        'optim_wrapper.paramwise_cfg.norm_decay_mult': 0.0,  # its constructor's
+                        # CheckpointHook takes **kwargs: nothing to check against
+                        'default_hooks.checkpoint.save_best': 'auto'})
+    assert cfg.optim_wrapper.optimizer.amsgrad is True
+    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0.0
+    assert cfg.default_hooks.checkpoint.save_best == 'auto'
