@@ -78,7 +78,7 @@ def test_ablation_components(row):
     erasing = any(t['type'] == 'RandomErasing' for t in cfg.train_dataloader.dataset.pipeline)
     assert erasing == (ERASING[0] not in lacks)
     base = BASE[0] in lacks
-    assert cfg.model.neck.type == ('GlobalAveragePooling' if base else 'GeneralizedMeanPooling')
+    assert cfg.model.neck.type == ('GlobalAveragePooling' if base else 'GeM')
     assert cfg.model.head.loss_triplet.type == ('TripletLoss' if base else 'WRTLoss')
     if MCM[0] in lacks:  # one ordinary optimizer, the main one of MCLNet
         assert cfg.optim_wrapper.type == 'OptimWrapper' and 'constructor' not in cfg.optim_wrapper

@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models.necks import GeneralizedMeanPooling
 
+from vireid.models.necks import generalized_mean
 from vireid.models.utils import unwrap
 from vireid.structures import INFRARED, VISIBLE
 
@@ -42,12 +43,9 @@ class FixedModalityEncoder(nn.Module):
         neck = self.model.neck
         if not isinstance(neck, GeneralizedMeanPooling):
             return neck(maps)
-        # mmpretrain's GeM sizes an avg_pool2d kernel from the map's traced
-        # shape, which the ONNX exporter cannot keep symbolic; the mean over
-        # H and W is the same pooling
-        if neck.clamp:
-            maps = maps.clamp(min=neck.eps)
-        return maps.pow(neck.p).mean(dim=(2, 3)).pow(1. / neck.p)
+        # mmpretrain's own GeM sizes an avg_pool2d kernel from the map's traced
+        # shape, which the ONNX exporter cannot keep symbolic
+        return generalized_mean(maps, neck.p, neck.eps, neck.clamp)
 
     def _agw(self, x: torch.Tensor) -> torch.Tensor:
         backbone = self.model.backbone

@@ -18,7 +18,7 @@ model = dict(
         # dict(mode='embedded_gaussian') gives Wang et al.'s softmax block.
         non_local_cfg=dict(mode='dot_product', inter_channels=1),
         init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
-    neck=dict(type='GeneralizedMeanPooling', p=3., p_trainable=False),
+    neck=dict(type='GeM', p=3., p_trainable=False),
     head=dict(
         type='BNNeckHead',
         in_channels=2048,
