@@ -201,3 +201,22 @@ def test_under_bf16_a_replay_computes_the_eager_gradients_bit_for_bit():
     assert torch.equal(x.grad, x_eager.grad)
     for graphed_p, eager_p in zip(module.parameters(), eager.parameters()):
         assert torch.equal(graphed_p.grad, eager_p.grad)
+
+
+def test_a_capture_silences_only_the_accumulator_stream_warning(monkeypatch):
+    import warnings
+
+    import vireid.models.cuda_graphs as cuda_graphs
+
+    def warning_capture(module, sample_args, allow_unused_input):
+        warnings.warn(cuda_graphs.ACCUMULATOR_STREAM_WARNING + ' the stream of the node ...')
+        warnings.warn('another warning')
+        return module
+
+    monkeypatch.setattr(torch.cuda, 'make_graphed_callables', warning_capture)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        cuda_graphs.make_graphed_thread_local(nn.Linear(2, 2), (torch.zeros(1, 2), ))
+        warnings.warn(cuda_graphs.ACCUMULATOR_STREAM_WARNING + ' outside a capture')
+    assert [str(w.message) for w in caught] == [
+        'another warning', cuda_graphs.ACCUMULATOR_STREAM_WARNING + ' outside a capture']

@@ -20,6 +20,8 @@ import torch.nn as nn
 CAPTURE_SAFE_UNDER_DDP = '_capture_safe_under_ddp'
 # what a capture returns for a computation that must run eagerly (GraphCache keeps it)
 EAGER = 'eager'
+# what autograd warns when a gradient accumulator was made on another stream
+ACCUMULATOR_STREAM_WARNING = "The AccumulateGrad node's stream does not match"
 
 
 def mark_capture_safe(module: nn.Module) -> None:
@@ -70,10 +72,19 @@ def make_graphed_thread_local(module: nn.Module, sample_args: tuple) -> Callable
     NCCL's watchdog) keep making CUDA calls while this thread captures; in
     the default 'global' mode any of them invalidates the capture. The
     function's ``torch.cuda.graph`` is swapped for the duration of the call.
+
+    Autograd's warning that "the AccumulateGrad node's stream does not match"
+    is silenced here, and only here: the capture raises it once, as its
+    backward pass meets the gradient accumulators of its warm-up passes,
+    made on another stream; the replays that follow never raise it
+    (docs/benchmark.md, point 21).
     """
     original, torch.cuda.graph = torch.cuda.graph, _CaptureGraph
     try:
-        graphed = torch.cuda.make_graphed_callables(module, sample_args, allow_unused_input=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message=ACCUMULATOR_STREAM_WARNING)
+            graphed = torch.cuda.make_graphed_callables(module, sample_args,
+                                                        allow_unused_input=True)
     finally:
         torch.cuda.graph = original
     release_capture_autograd(graphed)

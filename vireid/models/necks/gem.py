@@ -19,7 +19,8 @@ class GeM(GeneralizedMeanPooling):
     mmpretrain pools with an ``avg_pool2d`` as large as the map. Its backward
     pass writes the gradient of every position in a kernel of its own
     (0.32 ms of an AGW step's 18.7 ms on an H200, in fp32 and channels-last);
-    the mean's backward is a broadcast that the power's backward reads. A
+    the mean's backward is a broadcast that the power's backward reads
+    (AGW's GPU time 18.66 -> 18.53 ms, docs/benchmark.md point 21). A
     checkpoint of either class loads into the other, and the mean, free of
     the map's size, exports to ONNX.
     """
