@@ -70,3 +70,14 @@ def test_new_keys_a_component_or_its_builder_takes_merge():
     assert cfg.optim_wrapper.optimizer.amsgrad is True
     assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0.0
     assert cfg.default_hooks.checkpoint.save_best == 'auto'
+
+
+def test_a_new_key_is_checked_against_the_type_the_options_give():
+    cfg = Config.fromfile(str(CONFIG))
+    # GeM and GeneralizedMeanPooling take clamp; GlobalAveragePooling does not
+    merge_options(cfg, {'model.neck.type': 'GeneralizedMeanPooling', 'model.neck.clamp': False})
+    assert cfg.model.neck.clamp is False
+    with pytest.raises(ValueError, match=r"model.neck is a GlobalAveragePooling, which takes no "
+                                         r"argument 'clamp'"):
+        merge_options(Config.fromfile(str(CONFIG)),
+                      {'model.neck.type': 'GlobalAveragePooling', 'model.neck.clamp': False})

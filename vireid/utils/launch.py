@@ -10,7 +10,6 @@ from mmengine.registry import Registry
 from mmengine.runner import Runner
 
 import vireid.registry
-
 from vireid.utils.fast_path import use_fast_path
 
 # top-level keys MMEngine's Runner reads from a config besides its arguments
@@ -73,13 +72,16 @@ def check_component_keys(cfg: Config, options: dict) -> None:
             if not isinstance(node, (Config, dict)):
                 break
             if key not in node:
-                taken = _arguments_taken(node.get('type'))
+                path = '.'.join(parts[:depth])
+                # the type the options give the component, else the config's
+                component_type = options.get(f'{path}.type', node.get('type'))
+                taken = _arguments_taken(component_type)
                 if taken is not None and key not in taken:
                     close = difflib.get_close_matches(key, sorted(taken), n=1)
                     hint = f"; did you mean '{close[0]}'?" if close else ''
                     raise ValueError(
-                        f"--cfg-options {option}: {'.'.join(parts[:depth])} is a "
-                        f"{_type_name(node['type'])}, which takes no argument '{key}'{hint}")
+                        f"--cfg-options {option}: {path} is a {_type_name(component_type)}, "
+                        f"which takes no argument '{key}'{hint}")
                 break
             node = node[key]
 
