@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from vireid.utils import register_all_modules
+from vireid.utils.launch import use_amp
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,9 +60,11 @@ def write_config(path, data_root, epochs, workers=0):
     return path
 
 
-def train(config, work_dir, epochs, resume_from=None, drop_hook=None):
+def train(config, work_dir, epochs, resume_from=None, drop_hook=None, amp=None):
     register_all_modules()
     cfg = Config.fromfile(str(config))
+    if amp:
+        use_amp(cfg, amp)
     cfg.work_dir = str(work_dir)
     cfg.train_cfg.max_epochs = epochs
     if resume_from:
@@ -80,14 +83,21 @@ def differing(state_a, state_b):
     return [k for k in state_a if not torch.equal(state_a[k], state_b[k])]
 
 
+def straight_and_resumed(config, tmp_path, **kwargs):
+    """Two epochs straight, and one epoch then a resume for the second: their weights and metrics."""
+    straight = train(config, tmp_path / 'straight', 2, **kwargs)
+    train(config, tmp_path / 'stopped', 1, **kwargs)
+    resumed = train(config, tmp_path / 'resumed', 2,
+                    resume_from=tmp_path / 'stopped' / 'epoch_1.pth', **kwargs)
+    return straight, resumed
+
+
 @pytest.mark.slow  # three short runs: 15 s on two idle cores
 @pytest.mark.parametrize('workers', [0, 2])
 def test_resume_at_epoch_boundary_repeats_the_uninterrupted_run(synthetic_root, tmp_path, workers):
     config = write_config(tmp_path / 'tiny.py', synthetic_root / 'SYSU-MM01', 2, workers)
-    straight, straight_metrics = train(config, tmp_path / 'straight', 2)
-    train(config, tmp_path / 'stopped', 1)
-    resumed, resumed_metrics = train(config, tmp_path / 'resumed', 2,
-                                     resume_from=tmp_path / 'stopped' / 'epoch_1.pth')
+    (straight, straight_metrics), (resumed, resumed_metrics) = straight_and_resumed(
+        config, tmp_path)
 
     assert differing(straight, resumed) == []
     assert 'val/mAP' in straight_metrics and resumed_metrics == straight_metrics
@@ -97,11 +107,26 @@ def test_resume_at_epoch_boundary_repeats_the_uninterrupted_run(synthetic_root, 
 def test_without_epoch_seeding_the_resumed_run_differs(synthetic_root, tmp_path):
     """The control: MMEngine's resume alone restarts the random streams at the seed."""
     config = write_config(tmp_path / 'tiny.py', synthetic_root / 'SYSU-MM01', 2)
-    straight, _ = train(config, tmp_path / 'straight', 2, drop_hook='EpochSeedHook')
-    train(config, tmp_path / 'stopped', 1, drop_hook='EpochSeedHook')
-    resumed, _ = train(config, tmp_path / 'resumed', 2, drop_hook='EpochSeedHook',
-                       resume_from=tmp_path / 'stopped' / 'epoch_1.pth')
+    (straight, _), (resumed, _) = straight_and_resumed(config, tmp_path,
+                                                       drop_hook='EpochSeedHook')
     assert differing(straight, resumed)
+
+
+@pytest.mark.slow
+def test_a_float16_run_resumes_with_the_loss_scale_of_each_optimizer(synthetic_root, tmp_path):
+    config = write_config(tmp_path / 'tiny.py', synthetic_root / 'SYSU-MM01', 2)
+    (straight, _), (resumed, _) = straight_and_resumed(config, tmp_path, amp='float16')
+
+    def loss_scales(run):
+        optimizers = torch.load(tmp_path / run / 'epoch_2.pth', weights_only=False)['optimizer']
+        return {key: state['loss_scale'] for key, state in optimizers.items()}
+
+    straight_scales = loss_scales('straight')
+    assert straight_scales.keys() == {'main', 'adversary'}
+    # 14 steps: a scale restarted at the resume would count at most the second epoch's 7
+    assert all(s['growth_tracker'] > 7 for s in straight_scales.values()), straight_scales
+    assert loss_scales('resumed') == straight_scales
+    assert differing(straight, resumed) == []
 
 
 def wait_for(predicate, timeout, process):

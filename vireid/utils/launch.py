@@ -122,18 +122,14 @@ def _optim_wrapper_cfgs(optim_wrapper: dict) -> list:
 def use_amp(cfg: Config, dtype: str = 'bfloat16') -> None:
     """Mixed precision for every optimizer key.
 
-    bfloat16: ``AutocastOptimWrapper`` (no loss scaler; CPU or GPU);
-    float16: MMEngine's ``AmpOptimWrapper`` with a dynamic loss scaler (GPU).
+    bfloat16: ``AutocastOptimWrapper`` (no loss scaler); float16:
+    ``ScaledAutocastOptimWrapper`` (a dynamic loss scale kept on the device).
     """
-    if dtype == 'float16' and not torch.cuda.is_available():
-        raise RuntimeError('--amp-dtype float16 needs a CUDA device; this machine has none')
     for wrapper in _optim_wrapper_cfgs(cfg.optim_wrapper):
         if wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
             continue
-        if dtype == 'bfloat16':
-            wrapper.update(type='AutocastOptimWrapper', dtype=dtype)
-        else:
-            wrapper.update(type='AmpOptimWrapper', dtype=dtype, loss_scale='dynamic')
+        wrapper.update(type='AutocastOptimWrapper' if dtype == 'bfloat16'
+                       else 'ScaledAutocastOptimWrapper', dtype=dtype)
 
 
 def prepare_launcher(cfg: Config, launcher: str) -> None:

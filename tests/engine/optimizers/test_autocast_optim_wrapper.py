@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
@@ -18,12 +19,15 @@ def test_forward_runs_in_bf16_and_weights_stay_fp32():
     assert not torch.equal(before, model.weight)
 
 
-def test_use_amp_converts_every_optimizer_key():
+@pytest.mark.parametrize('dtype, wrapper', [('bfloat16', 'AutocastOptimWrapper'),
+                                             ('float16', 'ScaledAutocastOptimWrapper')])
+def test_use_amp_converts_every_optimizer_key(dtype, wrapper):
     cfg = Config(dict(optim_wrapper=dict(
         constructor='MultiOptimWrapperConstructor',
         main=dict(optimizer=dict(type='SGD', lr=0.1)),
         adversary=dict(type='OptimWrapper', optimizer=dict(type='Adam'), modules=['d']))))
-    use_amp(cfg, 'bfloat16')
-    assert cfg.optim_wrapper.main.type == 'AutocastOptimWrapper'
-    assert cfg.optim_wrapper.adversary.type == 'AutocastOptimWrapper'
+    use_amp(cfg, dtype)
+    for key in ('main', 'adversary'):
+        assert cfg.optim_wrapper[key].type == wrapper
+        assert cfg.optim_wrapper[key].dtype == dtype
     assert cfg.optim_wrapper.constructor == 'MultiOptimWrapperConstructor'

@@ -1,0 +1,140 @@
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.logging import MessageHub
+
+from vireid.engine import ScaledAutocastOptimWrapper
+from vireid.engine.optimizers.scaled_autocast_optim_wrapper import unscale_and_check
+from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, guarded_update, resolve_records
+
+
+@pytest.fixture(autouse=True)
+def fresh_hub():
+    MessageHub.get_instance('test_scaled_autocast').update_info(NONFINITE_LOSS_INFO, [])
+
+
+def linear(seed=0):
+    torch.manual_seed(seed)
+    return nn.Linear(3, 2)
+
+
+def optimizer_for(model, kind='sgd', fused=True):
+    if kind == 'adam':
+        return torch.optim.Adam(model.parameters(), lr=0.1, fused=fused)
+    return torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9, fused=fused)
+
+
+def wrapper_for(model, fused=True, kind='sgd', **kwargs):
+    return ScaledAutocastOptimWrapper(optimizer_for(model, kind, fused), **kwargs)
+
+
+def test_unscale_and_check_divides_in_place_and_flags_what_is_not_finite():
+    finite = [torch.tensor([2.0, -4.0]), torch.tensor([[8.0]], dtype=torch.float64)]
+    assert unscale_and_check(finite, torch.tensor([0.25])).item() == 0.0
+    assert finite[0].tolist() == [0.5, -1.0] and finite[1].item() == 2.0
+    overflowed = [torch.tensor([1.0]), torch.tensor([math.inf, 3.0])]
+    assert unscale_and_check(overflowed, torch.tensor([0.5])).item() == 1.0
+    assert overflowed[0].item() == 0.5
+
+
+def test_the_forward_pass_runs_in_float16_and_the_weights_stay_float32():
+    model = linear()
+    wrapper = wrapper_for(model)
+    with wrapper.optim_context(model):
+        out = model(torch.randn(4, 3))
+    assert out.dtype == torch.float16
+    wrapper.update_params(out.float().pow(2).mean())
+    assert model.weight.dtype == torch.float32 and model.weight.grad is None
+
+
+@pytest.mark.parametrize('kind', ['sgd', 'adam'])
+@pytest.mark.parametrize('fused', [True, False])
+def test_a_scaled_step_moves_the_weights_as_an_unscaled_float32_step(fused, kind):
+    # the scale is a power of two: scaling and unscaling are exact in float32
+    scaled_model, plain_model = linear(), linear()
+    wrapper = wrapper_for(scaled_model, fused=fused, kind=kind, init_scale=2.0**10)
+    plain = optimizer_for(plain_model, kind, fused)
+    x = torch.randn(5, 3)
+    for _ in range(3):
+        wrapper.update_params(scaled_model(x).pow(2).mean())
+        plain.zero_grad()
+        plain_model(x).pow(2).mean().backward()
+        plain.step()
+    assert torch.equal(scaled_model.weight, plain_model.weight)
+    assert torch.equal(scaled_model.bias, plain_model.bias)
+
+
+def test_an_overflow_skips_the_step_creates_no_state_and_halves_the_scale():
+    model = linear()
+    wrapper = wrapper_for(model, init_scale=2.0**16)
+    before = model.weight.detach().clone()
+    # d loss / d w = 1e34, times 2**16: past float32's 3.4e38
+    total = (model.weight * 1e34).sum()
+    guarded_update(wrapper, total, dict(loss=total))
+    assert torch.equal(model.weight, before)
+    assert len(wrapper.optimizer.state) == 0  # no momentum buffer left uninitialised
+    assert wrapper.loss_scale.item() == 2.0**15
+    assert not hasattr(wrapper.optimizer, 'found_inf')
+    # an overflow is the scale's business, not a failed loss: nothing recorded as skipped
+    events = resolve_records(MessageHub.get_current_instance().get_info(NONFINITE_LOSS_INFO))
+    assert [e['skipped'] for e in events] == [False]
+
+
+def test_the_scale_grows_after_growth_interval_finite_steps_and_an_overflow_resets_the_count():
+    model = linear()
+    wrapper = wrapper_for(model, init_scale=8.0, growth_interval=2)
+    x = torch.randn(5, 3)
+
+    def finite_step():
+        wrapper.update_params(model(x).pow(2).mean())
+
+    finite_step()
+    assert wrapper.loss_scale.item() == 8.0
+    finite_step()
+    assert wrapper.loss_scale.item() == 16.0
+    finite_step()
+    wrapper.update_params((model.weight * 1e38).sum())  # overflows at 16x
+    assert wrapper.loss_scale.item() == 8.0
+    finite_step()
+    assert wrapper.loss_scale.item() == 8.0  # the count restarted at the overflow
+
+
+@pytest.mark.parametrize('kind', ['sgd', 'adam'])
+@pytest.mark.parametrize('fused', [True, False])
+def test_a_loss_the_guard_rejects_changes_no_weight(fused, kind):
+    model = linear()
+    wrapper = wrapper_for(model, fused=fused, kind=kind)
+    x = torch.randn(5, 3)
+    wrapper.update_params(model(x).pow(2).mean())  # creates the momentum state
+    weight = model.weight.detach().clone()
+    state = {k: v.clone() for k, v in wrapper.optimizer.state[model.weight].items()}
+    total = model(x).pow(2).mean() * torch.tensor(math.nan)
+    guarded_update(wrapper, total, dict(loss=total))
+    assert torch.equal(model.weight, weight)
+    after = wrapper.optimizer.state[model.weight]
+    assert state.keys() == after.keys()  # momentum, or Adam's moments and step count
+    assert all(torch.equal(state[k], after[k]) for k in state)
+    events = resolve_records(MessageHub.get_current_instance().get_info(NONFINITE_LOSS_INFO))
+    assert events[-1]['skipped'] is True
+
+
+def test_the_scale_and_its_count_survive_a_checkpoint(tmp_path):
+    model = linear()
+    wrapper = wrapper_for(model, init_scale=4.0, growth_interval=3)
+    x = torch.randn(5, 3)
+    for _ in range(4):
+        wrapper.update_params(model(x).pow(2).mean())
+    torch.save(wrapper.state_dict(), tmp_path / 'optim.pth')
+    restored = wrapper_for(linear(), growth_interval=3)
+    restored.load_state_dict(torch.load(tmp_path / 'optim.pth'))
+    assert restored.loss_scale.item() == 8.0
+    assert restored._growth_tracker.item() == 1
+    assert restored.optimizer.state_dict()['state'].keys() == {0, 1}
+
+
+def test_bad_scale_rules_are_refused_with_their_values():
+    with pytest.raises(ValueError, match='growth_factor > 1.*0.5, 0.5, 10'):
+        wrapper_for(linear(), growth_factor=0.5, backoff_factor=0.5, growth_interval=10)
+
