@@ -25,8 +25,10 @@ def parse_args():
                         help='the *_packed configs\' path for any config: images from '
                         'DATA_ROOT/packed_HxW.npy (tools/dataset_converters/pack_images.py '
                         'CONFIG writes it), random transforms on the GPU, channels-last, '
-                        'CUDA graphs; with --amp for bf16')
-    parser.add_argument('--amp-dtype', default='bfloat16', choices=['bfloat16', 'float16'])
+                        'CUDA graphs; with --amp for mixed precision')
+    parser.add_argument('--amp-dtype', default='bfloat16', choices=['bfloat16', 'float16'],
+                        help='with --amp: bfloat16 (no loss scale) or float16 (a dynamic '
+                        'loss scale on the device; cuDNN batch norm, faster on GPUs)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr by the total batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--no-validate', action='store_true',

@@ -183,7 +183,8 @@ class _Fp32Distances(nn.Module):
 
 
 @pytest.mark.gpu
-def test_under_bf16_a_replay_computes_the_eager_gradients_bit_for_bit():
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_under_autocast_a_replay_computes_the_eager_gradients_bit_for_bit(dtype):
     # eager training calls backward outside autocast; a backward captured
     # under it ran the fp32 region's gradient matmul and sums in bf16
     from vireid.models.cuda_graphs import capture_passes
@@ -192,7 +193,7 @@ def test_under_bf16_a_replay_computes_the_eager_gradients_bit_for_bit():
     eager = copy.deepcopy(module)
     x = torch.randn(64, 256, device='cuda', requires_grad=True)
     x_eager = x.detach().clone().requires_grad_()
-    with torch.autocast('cuda', dtype=torch.bfloat16, cache_enabled=False):
+    with torch.autocast('cuda', dtype=dtype, cache_enabled=False):
         graphed = capture_passes(module, (x.detach().clone().requires_grad_(), ))
         graphed_loss, eager_loss = graphed(x), eager(x_eager)
     graphed_loss.backward()

@@ -82,7 +82,7 @@ def test_losses_cannot_be_graphed_for_a_model_without_the_option(tool):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize('amp', [[], ['--amp']])
+@pytest.mark.parametrize('amp', [[], ['--amp'], ['--amp', '--amp-dtype', 'float16']])
 def test_on_a_gpu_the_graphed_backbone_trains_as_the_eager_one(tool, amp, capsys):
     args = [a for a in TINY if a not in ('--device', 'cpu')]
     assert tool.main(args[:1] + amp + ['--channels-last'] + args[1:]) == 0

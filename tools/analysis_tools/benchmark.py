@@ -1,7 +1,7 @@
 """Training / test throughput of a config, with FLOPs, MFU, peak memory and an in-run yardstick.
 
     python tools/analysis_tools/benchmark.py CONFIG [--task train|test] [--data tensors|disk]
-        [--iters 50] [--warmup 10] [--amp] [--compile] [--channels-last] [--cuda-graph]
+        [--iters 50] [--warmup 10] [--amp [--amp-dtype float16]] [--compile] [--channels-last] [--cuda-graph]
         [--profile 5] [--out result.json]
 
 MFU is measured against the bf16 matmul rate this run measures on the same
@@ -30,7 +30,9 @@ def parse_args():
                         'train dataloader reading the dataset from disk')
     parser.add_argument('--iters', type=int, default=50)
     parser.add_argument('--warmup', type=int, default=10)
-    parser.add_argument('--amp', action='store_true', help='bf16 autocast')
+    parser.add_argument('--amp', action='store_true', help='mixed precision (bf16 autocast)')
+    parser.add_argument('--amp-dtype', default='bfloat16', choices=['bfloat16', 'float16'],
+                        help='with --amp: float16 scales the loss on the device')
     parser.add_argument('--compile', action='store_true', help='torch.compile the backbone')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--fast', action='store_true',
@@ -126,7 +128,7 @@ def benchmark_test(cfg, args, device, peak):
     batch = bench.synthetic_batch(half, 1, args.img_size, device)
 
     def step(_):
-        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16,
+        with torch.no_grad(), torch.autocast(device.type, dtype=getattr(torch, args.amp_dtype),
                                              enabled=args.amp):
             model.test_step(batch)
 
@@ -155,7 +157,7 @@ def main():
         args.channels_last = args.cuda_graph = True
     # --cfg-options after --fast / --cuda-graph: model.graph_losses=False turns one part off
     cfg = bench.load_config(args.config, args.cfg_options, args.amp, args.cuda_graph,
-                            fast=args.fast)
+                            fast=args.fast, amp_dtype=args.amp_dtype)
     args.img_size = args.img_size or fast_path.train_image_size(cfg)
     device = torch.device(args.device)
     if device.type == 'cuda':
@@ -168,7 +170,7 @@ def main():
     name = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'
     print(f'device: {name}; measured matmul peak {peak:.1f} TFLOP/s '
           f'({"bf16" if device.type == "cuda" else "fp32"}); image {args.img_size[0]}x'
-          f'{args.img_size[1]}; amp={args.amp} compile={args.compile} '
+          f'{args.img_size[1]}; amp={args.amp and args.amp_dtype} compile={args.compile} '
           f'channels_last={args.channels_last} cuda_graph={args.cuda_graph} fast={args.fast}')
     print(f'{"run":44s} {"ms/iter":>9s} {"img/s":>9s} {"GFLOP/img":>10s} {"MFU":>6s} '
           f'{"mem GB":>7s}')

@@ -43,6 +43,11 @@ run agw_fp32_graph configs/agw/agw_r50_sysu.py --channels-last --cuda-graph --no
 run mclnet_bf16_cl configs/mclnet/mclnet_r50_sysu.py $FAST --no-yardstick
 run mclnet_bf16_cl_graph configs/mclnet/mclnet_r50_sysu.py $FAST --cuda-graph --no-yardstick
 run fmcnet_bf16_cl_graph configs/fmcnet/fmcnet_r50_sysu.py $FAST --cuda-graph --no-yardstick
+# fp16 with the loss scale on the device: cuDNN's batch norm (point 22)
+for m in agw mclnet fmcnet; do
+    check check_${m}_fp16 configs/$m/${m}_r50_sysu.py $FAST --amp-dtype float16
+    run ${m}_fp16_cl_graph configs/$m/${m}_r50_sysu.py $FAST --amp-dtype float16 --cuda-graph --no-yardstick
+done
 run fmcnet_bf16_cl_graph_backbone configs/fmcnet/fmcnet_r50_sysu.py $FAST --cuda-graph \
     --no-yardstick --cfg-options model.graph_losses=False
 run agw_test_bf16 configs/agw/agw_r50_sysu.py --task test $FAST --test-batch-size 512

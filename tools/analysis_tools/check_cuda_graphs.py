@@ -38,7 +38,9 @@ def parse_args(argv=None):
                         help='what the graphed copy replays (default: what benchmark.py '
                         '--cuda-graph replays: the backbone, and the losses of models that can)')
     parser.add_argument('--steps', type=int, default=4)
-    parser.add_argument('--amp', action='store_true', help='bf16 autocast')
+    parser.add_argument('--amp', action='store_true', help='mixed precision (bf16 autocast)')
+    parser.add_argument('--amp-dtype', default='bfloat16', choices=['bfloat16', 'float16'],
+                        help='with --amp: float16 scales the loss on the device')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--tolerance', type=float, default=0.05,
@@ -108,7 +110,8 @@ def log_line(name: str, eager: dict, graphed: dict) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cfg = bench.load_config(args.config, args.cfg_options, args.amp)
+    cfg = bench.load_config(args.config, args.cfg_options, args.amp,
+                            amp_dtype=args.amp_dtype)
     img_size = args.img_size or fast_path.train_image_size(cfg)
     device = torch.device(args.device)
     if device.type != 'cuda':
@@ -158,7 +161,7 @@ def main(argv=None) -> int:
               f'{len(failures)} tensors or counts, e.g. {failures[:3]}')
         return 1
     print(f'graphed training matches eager within {args.tolerance} '
-          f'(graphs: {" + ".join(asked)}; amp={args.amp})')
+          f'(graphs: {" + ".join(asked)}; amp={args.amp and args.amp_dtype})')
     return 0
 
 

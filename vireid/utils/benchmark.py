@@ -162,13 +162,14 @@ def reset_peak_memory(device: torch.device) -> None:
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None, amp: bool = False,
-                cuda_graph: bool = False, fast: bool = False) -> Config:
+                cuda_graph: bool = False, fast: bool = False,
+                amp_dtype: str = 'bfloat16') -> Config:
     """A config as the analysis tools run it, in the ``vireid`` scope.
 
     ``fast`` (:func:`use_fast_path`, what ``tools/train.py --fast`` does) and
     ``cuda_graph`` (:func:`use_cuda_graphs`) apply before ``cfg_options``,
-    so that ``model.graph_losses=False`` turns one part off; ``amp``: bf16
-    autocast for every optimizer key.
+    so that ``model.graph_losses=False`` turns one part off; ``amp``:
+    ``amp_dtype`` autocast for every optimizer key (:func:`use_amp`).
     """
     register_all_modules()
     DefaultScope.overwrite_default_scope('vireid')
@@ -179,7 +180,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None, amp: bool = False
         use_cuda_graphs(cfg.model)
     merge_options(cfg, cfg_options)
     if amp:
-        use_amp(cfg, 'bfloat16')
+        use_amp(cfg, amp_dtype)
     return cfg
 
 
