@@ -4,9 +4,10 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapper
 
 from vireid.engine import ScaledAutocastOptimWrapper
-from vireid.engine.optimizers.scaled_autocast_optim_wrapper import unscale_and_check
+from vireid.engine.optimizers.scaled_autocast_optim_wrapper import unscale_and_check, update_scale
 from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, guarded_update, resolve_records
 
 
@@ -32,11 +33,23 @@ def wrapper_for(model, fused=True, kind='sgd', **kwargs):
 
 def test_unscale_and_check_divides_in_place_and_flags_what_is_not_finite():
     finite = [torch.tensor([2.0, -4.0]), torch.tensor([[8.0]], dtype=torch.float64)]
-    assert unscale_and_check(finite, torch.tensor([0.25])).item() == 0.0
+    assert unscale_and_check(finite, torch.tensor(4.0)).item() == 0.0
     assert finite[0].tolist() == [0.5, -1.0] and finite[1].item() == 2.0
     overflowed = [torch.tensor([1.0]), torch.tensor([math.inf, 3.0])]
-    assert unscale_and_check(overflowed, torch.tensor([0.5])).item() == 1.0
+    flag = unscale_and_check(overflowed, torch.tensor(2.0))
+    assert flag.item() == 1.0 and flag.shape == ()  # 0-dim: fused Adam needs it so
     assert overflowed[0].item() == 0.5
+
+
+def test_update_scale_follows_gradscaler_unless_kept():
+    scale, count = torch.tensor(8.0), torch.tensor(1, dtype=torch.int32)
+    update_scale(scale, count, torch.tensor(0.0), None, 2.0, 0.5, 2)
+    assert (scale.item(), count.item()) == (16.0, 0)  # the second finite step in a row
+    update_scale(scale, count, torch.tensor(1.0), None, 2.0, 0.5, 2)
+    assert (scale.item(), count.item()) == (8.0, 0)
+    update_scale(scale, count, torch.tensor(1.0), torch.tensor(1.0), 2.0, 0.5, 2)
+    update_scale(scale, count, torch.tensor(0.0), torch.tensor(1.0), 2.0, 0.5, 2)
+    assert (scale.item(), count.item()) == (8.0, 0)
 
 
 def test_the_forward_pass_runs_in_float16_and_the_weights_stay_float32():
@@ -118,6 +131,51 @@ def test_a_loss_the_guard_rejects_changes_no_weight(fused, kind):
     assert all(torch.equal(state[k], after[k]) for k in state)
     events = resolve_records(MessageHub.get_current_instance().get_info(NONFINITE_LOSS_INFO))
     assert events[-1]['skipped'] is True
+
+
+@pytest.mark.parametrize('kind', ['sgd', 'adam'])
+def test_a_loss_the_guard_rejects_with_finite_gradients_is_skipped_and_leaves_the_scale(kind):
+    # the guard's flag, not an overflow, must skip this step: its gradients are finite
+    model = linear()
+    wrapper = wrapper_for(model, kind=kind, init_scale=8.0, growth_interval=1)
+    before = model.weight.detach().clone()
+    total = model(torch.randn(5, 3)).pow(2).mean() + math.inf
+    guarded_update(wrapper, total, dict(loss=total))
+    assert torch.equal(model.weight, before)
+    assert (wrapper.loss_scale.item(), wrapper._growth_tracker.item()) == (8.0, 0)
+
+
+def test_with_gradient_accumulation_an_overflowing_first_step_creates_no_state():
+    # fused SGD allocates momentum uninitialised and the skipped kernel never fills it
+    scaled_model, plain_model = linear(), linear()
+    wrapper = wrapper_for(scaled_model, accumulative_counts=2)
+    plain = OptimWrapper(optimizer_for(plain_model), accumulative_counts=2)
+    for each in (wrapper, plain):
+        each.initialize_count_status(scaled_model, 0, 100)
+    x = torch.randn(5, 3)
+    for _ in range(2):  # one real step, overflowing at 2**16
+        wrapper.update_params((scaled_model.weight * 1e34).sum())
+    assert len(wrapper.optimizer.state) == 0 and wrapper.loss_scale.item() == 2.0**15
+    for _ in range(4):  # two real steps, as the plain wrapper's first two
+        wrapper.update_params(scaled_model(x).pow(2).mean())
+        plain.update_params(plain_model(x).pow(2).mean())
+    assert torch.equal(scaled_model.weight, plain_model.weight)
+
+
+def test_an_optimizer_without_parameters_steps_as_a_no_op():
+    wrapper = ScaledAutocastOptimWrapper(torch.optim.SGD([{'params': []}], lr=0.1))
+    assert wrapper.loss_scale.item() == 2.0**16
+    wrapper.update_params(torch.tensor(1.0, requires_grad=True) * 2)
+    assert wrapper.loss_scale.item() == 2.0**16
+
+
+def test_an_amp_optim_wrapper_checkpoint_hands_over_its_scale():
+    # what --amp-dtype float16 saved before it used this wrapper: a GradScaler's state
+    scaler = torch.amp.GradScaler('cpu', init_scale=128.0)
+    state = dict(optimizer_for(linear()).state_dict(), loss_scaler=scaler.state_dict())
+    wrapper = wrapper_for(linear())
+    wrapper.load_state_dict(state)
+    assert wrapper.loss_scale.item() == 128.0
 
 
 def test_the_scale_and_its_count_survive_a_checkpoint(tmp_path):

@@ -22,6 +22,7 @@ from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
+from vireid.utils.skipped_first_step import guard_first_step
 from vireid.utils.host_values import host_values
 
 # message hub runtime-info key: a list of dict(step=..., skipped=..., terms={...}) per iteration
@@ -49,35 +50,6 @@ def skips_on_device(optim_wrapper: OptimWrapper) -> bool:
             and not hasattr(optim_wrapper, 'loss_scaler')
             and getattr(optim_wrapper, '_accumulative_counts', 1) == 1
             and getattr(optimizer, 'found_inf', None) is None)
-
-
-def _drop_gradients_of_a_skipped_first_step(optimizer, args, kwargs) -> None:
-    """Step pre-hook: a skipped step must not create optimizer state.
-
-    Fused SGD allocates a parameter's momentum buffer uninitialised on its
-    first step and fills it from the gradient; skipped, the buffer would keep
-    garbage. Only on a step that creates state is the flag read on the host;
-    without gradients the optimizer then leaves those parameters alone.
-    """
-    found_inf = getattr(optimizer, 'found_inf', None)
-    if found_inf is None or getattr(optimizer, '_vireid_all_have_state', False):
-        return
-    params = [p for group in optimizer.param_groups for p in group['params']]
-    stateless = [p for p in params if p not in optimizer.state]
-    if not stateless:
-        # nothing left to guard: later steps skip the scan (a hook cannot
-        # remove itself while the optimizer iterates over its hooks)
-        optimizer._vireid_all_have_state = True
-        return
-    if any(p.grad is not None for p in stateless) and bool(found_inf):
-        for param in params:
-            param.grad = None
-
-
-def _install_first_step_hook(optimizer) -> None:
-    if not getattr(optimizer, '_vireid_first_step_hook', False):
-        optimizer.register_step_pre_hook(_drop_gradients_of_a_skipped_first_step)
-        optimizer._vireid_first_step_hook = True
 
 
 def record(event: dict) -> None:
@@ -120,7 +92,7 @@ def guarded_update(optim_wrapper: OptimWrapper, total: torch.Tensor,
         all_reduce(finite, op='min')
     if skips_on_device(optim_wrapper):
         optimizer = optim_wrapper.optimizer
-        _install_first_step_hook(optimizer)
+        guard_first_step(optimizer)
         skipped = 1 - finite
         optimizer.found_inf = skipped
         try:
