@@ -81,3 +81,25 @@ def test_a_new_key_is_checked_against_the_type_the_options_give():
                                          r"argument 'clamp'"):
         merge_options(Config.fromfile(str(CONFIG)),
                       {'model.neck.type': 'GlobalAveragePooling', 'model.neck.clamp': False})
+
+
+def test_a_misspelt_loop_key_is_refused_against_the_loop_the_runner_would_build():
+    def untyped_loops():
+        # a user's config may leave the loops' types to the Runner: train_cfg's
+        # by_epoch then picks MMEngine's epoch- or iteration-based loop
+        cfg = Config.fromfile(str(CONFIG))
+        cfg.train_cfg, cfg.val_cfg, cfg.test_cfg = dict(max_epochs=2), dict(), dict()
+        return cfg
+
+    with pytest.raises(ValueError, match=r"train_cfg.max_epoch: train_cfg is a EpochBasedTrainLoop, "
+                                         r"which takes no argument 'max_epoch'; did you mean "
+                                         r"'max_epochs'"):
+        merge_options(untyped_loops(), {'train_cfg.max_epoch': 3})
+    with pytest.raises(ValueError, match=r"train_cfg.max_iter: train_cfg is a IterBasedTrainLoop, "
+                                         r".*did you mean 'max_iters'"):
+        merge_options(untyped_loops(), {'train_cfg.by_epoch': False, 'train_cfg.max_iter': 3})
+    with pytest.raises(ValueError, match=r"test_cfg.fp61: test_cfg is a TestLoop"):
+        merge_options(untyped_loops(), {'test_cfg.fp61': True})
+    cfg = untyped_loops()
+    merge_options(cfg, {'val_cfg.fp16': True})
+    assert cfg.val_cfg.fp16 is True

@@ -7,7 +7,7 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.registry import Registry
-from mmengine.runner import Runner
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner, TestLoop, ValLoop
 
 import vireid.registry
 from vireid.utils.fast_path import use_fast_path
@@ -75,6 +75,8 @@ def check_component_keys(cfg: Config, options: dict) -> None:
                 path = '.'.join(parts[:depth])
                 # the type the options give the component, else the config's
                 component_type = options.get(f'{path}.type', node.get('type'))
+                if component_type is None:
+                    component_type = _implied_loop(path, node, options)
                 taken = _arguments_taken(component_type)
                 if taken is not None and key not in taken:
                     close = difflib.get_close_matches(key, sorted(taken), n=1)
@@ -84,6 +86,14 @@ def check_component_keys(cfg: Config, options: dict) -> None:
                         f"which takes no argument '{key}'{hint}")
                 break
             node = node[key]
+
+
+def _implied_loop(path: str, node: dict, options: dict):
+    """The loop class the Runner builds for a ``train_cfg`` / ``val_cfg`` / ``test_cfg`` without a type."""
+    if path == 'train_cfg':
+        by_epoch = options.get('train_cfg.by_epoch', node.get('by_epoch', True))
+        return EpochBasedTrainLoop if by_epoch else IterBasedTrainLoop
+    return dict(val_cfg=ValLoop, test_cfg=TestLoop).get(path)
 
 
 def _type_name(component_type) -> str:
