@@ -192,6 +192,18 @@ def test_the_scale_and_its_count_survive_a_checkpoint(tmp_path):
     assert restored.optimizer.state_dict()['state'].keys() == {0, 1}
 
 
+def test_clipping_sees_unscaled_gradients_and_an_overflow_is_not_an_error():
+    scaled_model, plain_model = linear(), linear()
+    wrapper = wrapper_for(scaled_model, clip_grad=dict(max_norm=0.1))
+    plain = OptimWrapper(optimizer_for(plain_model), clip_grad=dict(max_norm=0.1))
+    x = torch.randn(5, 3)
+    wrapper.update_params(scaled_model(x).pow(2).mean())
+    plain.update_params(plain_model(x).pow(2).mean())
+    assert torch.allclose(scaled_model.weight, plain_model.weight, rtol=0, atol=1e-7)
+    with pytest.raises(ValueError, match='error_if_nonfinite'):
+        wrapper_for(linear(), clip_grad=dict(max_norm=0.1, error_if_nonfinite=True))
+
+
 def test_bad_scale_rules_are_refused_with_their_values():
     with pytest.raises(ValueError, match='growth_factor > 1.*0.5, 0.5, 10'):
         wrapper_for(linear(), growth_factor=0.5, backoff_factor=0.5, growth_interval=10)

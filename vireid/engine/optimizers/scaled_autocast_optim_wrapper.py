@@ -79,6 +79,10 @@ class ScaledAutocastOptimWrapper(AutocastOptimWrapper):
             raise ValueError('ScaledAutocastOptimWrapper needs growth_factor > 1, '
                              f'0 < backoff_factor < 1 and growth_interval >= 1; got '
                              f'{growth_factor}, {backoff_factor}, {growth_interval}')
+        if (self.clip_grad_kwargs or {}).get('error_if_nonfinite'):
+            raise ValueError('ScaledAutocastOptimWrapper: clip_grad=dict(error_if_nonfinite=True) '
+                             'would stop training at the first fp16 overflow, which the loss '
+                             'scale skips and handles; leave error_if_nonfinite out')
         self.growth_factor, self.backoff_factor = growth_factor, backoff_factor
         self.growth_interval = growth_interval
         self._scale = torch.tensor(float(init_scale), dtype=torch.float32)
