@@ -42,3 +42,19 @@ def test_history_matches_every_iteration_and_is_written_only_where_the_logger_re
     assert all(math.isclose(a, b, rel_tol=1e-6) for a, b in zip(probe.history, probe.losses))
     # the adversary's terms are there too
     assert len(runner.message_hub.get_scalar('train/loss_modality').data[0]) == 7
+
+
+def test_an_fp16_run_logs_the_loss_scale_of_each_optimizer(tiny_cfg):
+    from vireid.utils.launch import use_amp
+    cfg = tiny_cfg('mclnet', iters=3)
+    use_amp(cfg, 'float16')
+    cfg.optim_wrapper.main.init_scale = 2.0**40  # overflows float32 gradients: backs off
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    main = runner.message_hub.get_scalar('train/main.loss_scale').data[0]
+    adversary = runner.message_hub.get_scalar('train/adversary.loss_scale').data[0]
+    assert len(main) == len(adversary) == 3
+    # each iteration logs the scale after its step: the huge one halves on each overflow
+    assert all(later <= earlier for earlier, later in zip(main, main[1:]))
+    assert main[0] <= 2.0**39 and set(adversary) <= {2.0**16, 2.0**15, 2.0**14}
+    assert float(runner.optim_wrapper['main'].loss_scale) == main[-1]

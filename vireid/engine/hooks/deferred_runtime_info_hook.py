@@ -9,6 +9,15 @@ from vireid.utils.host_values import host_values
 from .sync_points import SyncPointHook
 
 
+def loss_scales(optim_wrapper) -> List[Tuple[str, torch.Tensor]]:
+    """``(log key, scale)`` of each optim wrapper that scales its loss."""
+    if hasattr(optim_wrapper, 'loss_scale'):
+        return [('loss_scale', optim_wrapper.loss_scale)]
+    wrappers = optim_wrapper.items() if hasattr(optim_wrapper, 'items') else []
+    return [(f'{key}.loss_scale', wrapper.loss_scale) for key, wrapper in wrappers
+            if hasattr(wrapper, 'loss_scale')]
+
+
 @HOOKS.register_module()
 class DeferredRuntimeInfoHook(SyncPointHook, RuntimeInfoHook):
     """``RuntimeInfoHook`` that puts the step's logged tensors into the message hub at the sync points.
@@ -20,6 +29,11 @@ class DeferredRuntimeInfoHook(SyncPointHook, RuntimeInfoHook):
     reads it. A hook of your own that reads ``train/*`` scalars from the
     message hub every iteration sees them only at those iterations; read
     ``outputs`` in ``after_train_iter`` instead.
+
+    An fp16 run's loss scale (``ScaledAutocastOptimWrapper``) is logged the
+    same way, as ``train/loss_scale`` (``train/<key>.loss_scale`` per
+    optimizer key): a scale that keeps falling is the first sign of a run
+    going wrong in fp16.
     """
 
     def __init__(self) -> None:
@@ -27,9 +41,11 @@ class DeferredRuntimeInfoHook(SyncPointHook, RuntimeInfoHook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Dict[str, Any] = None) -> None:
-        self.defer(runner, batch_idx, {
-            key: value.detach() if torch.is_tensor(value) else value
-            for key, value in (outputs or {}).items()})
+        logged = {key: value.detach() if torch.is_tensor(value) else value
+                  for key, value in (outputs or {}).items()}
+        # a copy: the wrapper updates its scale in place
+        logged.update({key: scale.clone() for key, scale in loss_scales(runner.optim_wrapper)})
+        self.defer(runner, batch_idx, logged)
 
     def process(self, runner, pending: List[Tuple[int, dict]]) -> None:
         values = iter(host_values([v for _, outputs in pending for v in outputs.values()]))
