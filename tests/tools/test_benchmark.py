@@ -38,16 +38,21 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
     assert 'CPU operator time per step' in printed
 
 
-def test_benchmark_fast_times_the_fast_training_path(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize('amp, printed_amp', [([], 'amp=False'),
+                                               (['--amp', '--amp-dtype', 'float16'], 'amp=float16')])
+def test_benchmark_fast_times_the_fast_training_path(tmp_path, monkeypatch, capsys, amp,
+                                                     printed_amp):
     out = tmp_path / 'bench.json'
     monkeypatch.setattr(sys, 'argv', [
         'benchmark.py', str(ROOT / 'configs/agw/agw_r18_synthetic.py'), '--fast', '--no-yardstick',
+        *amp,
         '--iters', '2', '--warmup', '1', '--img-size', '32', '16', '--device', 'cpu',
         '--out', str(out), '--cfg-options', 'train_dataloader.sampler.num_ids=2',
         'train_dataloader.sampler.num_instances=1', 'model.backbone.base_channels=8',
         'model.head.in_channels=64'])
     runpy.run_path(str(ROOT / 'tools/analysis_tools/benchmark.py'), run_name='__main__')
-    assert 'channels_last=True cuda_graph=True fast=True' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f'{printed_amp} compile=False channels_last=True cuda_graph=True fast=True' in printed
     assert json.loads(out.read_text())['results'][0]['ms_per_iter'] > 0
 
 

@@ -22,8 +22,8 @@ from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
-from vireid.utils.skipped_first_step import guard_first_step
 from vireid.utils.host_values import host_values
+from vireid.utils.skipped_first_step import guard_first_step
 
 # message hub runtime-info key: a list of dict(step=..., skipped=..., terms={...}) per iteration
 NONFINITE_LOSS_INFO = 'nonfinite_loss'
