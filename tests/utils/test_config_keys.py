@@ -1,0 +1,144 @@
+"""config_keys: a key no component takes is refused before anything is built, naming path and file."""
+import inspect
+import re
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import Registry
+
+import vireid.registry
+from vireid.datasets.base_vireid_dataset import BaseVIReIDDataset
+from vireid.utils import register_all_modules
+from vireid.utils.config_keys import _parameter_names, check_config_keys
+from vireid.utils.fast_path import use_fast_path
+from vireid.utils.launch import use_amp
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
+SYNTHETIC = REPO / 'configs' / 'agw' / 'agw_r18_synthetic.py'
+
+
+def child_config(tmp_path, body: str) -> Config:
+    path = tmp_path / 'child.py'
+    path.write_text(f"_base_ = ['{SYNTHETIC}']\n{body}\n")
+    return Config.fromfile(str(path))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(REPO / 'configs')))
+def test_every_shipped_config_passes_as_written_fast_and_in_both_amp_dtypes(path):
+    variants = [Config.fromfile(str(path)) for _ in range(3)]
+    if 'LoadReIDImageFromPack' not in str(variants[0].train_dataloader.dataset.pipeline):
+        use_fast_path(variants[0])
+    use_amp(variants[1], 'bfloat16')
+    use_amp(variants[2], 'float16')
+    for cfg in variants:
+        check_config_keys(cfg)
+
+
+def test_a_typo_in_a_config_file_names_its_path_the_file_and_a_suggestion(tmp_path):
+    cfg = child_config(tmp_path, "model = dict(head=dict(num_clases=3))")
+    with pytest.raises(ValueError, match=r"model.head.num_clases \(in .*child.py\): model.head is a "
+                                         r"BNNeckHead, which takes no argument 'num_clases'; did "
+                                         r"you mean 'num_classes'\?"):
+        check_config_keys(cfg)
+
+
+def test_dataset_keys_are_followed_through_vireids_kwargs_to_mmengines_base(tmp_path):
+    # SYSUMM01Dataset takes **kwargs and passes them to BaseVIReIDDataset, then BaseDataset
+    good = child_config(tmp_path, "train_dataloader = dict(dataset=dict(serialize_data=False, "
+                                  "lazy_init=True, split='train'))")
+    check_config_keys(good)
+    bad = child_config(tmp_path, "train_dataloader = dict(dataset=dict(serialize_dta=False))")
+    with pytest.raises(ValueError, match=r"train_dataloader.dataset.serialize_dta .*: "
+                                         r"train_dataloader.dataset is a SYSUMM01Dataset, .*did you "
+                                         r"mean 'serialize_data'"):
+        check_config_keys(bad)
+
+
+def test_an_untyped_dataloader_is_checked_against_torchs_dataloader_and_the_runners_keys(tmp_path):
+    check_config_keys(child_config(tmp_path, "train_dataloader = dict(prefetch_factor=4, "
+                                             "num_batch_per_epoch=2)"))
+    with pytest.raises(ValueError, match=r"train_dataloader is a DataLoader, which takes no "
+                                         r"argument 'batch_sizee'; did you mean 'batch_size'"):
+        check_config_keys(child_config(tmp_path, "train_dataloader = dict(batch_sizee=8)"))
+
+
+def test_a_transform_in_a_pipeline_is_named_by_its_index(tmp_path):
+    cfg = Config.fromfile(str(SYNTHETIC))
+    index = [t['type'] for t in cfg.train_dataloader.dataset.pipeline].index('RandomFlip')
+    cfg.train_dataloader.dataset.pipeline[index]['probb'] = 0.5
+    with pytest.raises(ValueError, match=rf"train_dataloader.dataset.pipeline.{index}.probb .*: "
+                                         rf".*is a RandomFlip, .*did you mean 'prob'"):
+        check_config_keys(cfg)
+
+
+def test_a_typed_train_loop_with_by_epoch_is_refused_as_the_runner_would():
+    cfg = Config.fromfile(str(SYNTHETIC))
+    assert cfg.train_cfg.type == 'EpochBasedTrainLoop'
+    cfg.train_cfg.by_epoch = False
+    with pytest.raises(ValueError, match=r"train_cfg is a EpochBasedTrainLoop, which takes no "
+                                         r"argument 'by_epoch'"):
+        check_config_keys(cfg)
+    del cfg.train_cfg['type']  # untyped, by_epoch picks the loop: max_epochs is then wrong
+    with pytest.raises(ValueError, match=r"train_cfg is a IterBasedTrainLoop, which takes no "
+                                         r"argument 'max_epochs'"):
+        check_config_keys(cfg)
+
+
+def test_kwargs_are_followed_only_up_vireids_own_classes():
+    class Base:
+        def __init__(self, depth, width=1):
+            pass
+
+    class Forwards(Base):
+        __module__ = 'vireid.models.example'
+
+        def __init__(self, dropout=0.0, **kwargs):
+            super().__init__(**kwargs)
+
+    class Elsewhere(Base):
+        __module__ = 'someone.else'
+
+        def __init__(self, dropout=0.0, **kwargs):
+            self.extra = kwargs  # where the kwargs go is unknown
+
+    assert _parameter_names(Forwards) == {'dropout', 'depth', 'width'}
+    assert _parameter_names(Elsewhere) is None
+    assert {'data_root', 'split', 'pipeline', 'serialize_data'} <= _parameter_names(
+        BaseVIReIDDataset)
+
+
+def test_train_tool_refuses_a_config_file_typo_before_making_the_work_dir(monkeypatch, tmp_path):
+    child_config(tmp_path, "val_cfg = dict(fp61=True)")
+    work_dir = tmp_path / 'work'
+    monkeypatch.setattr(sys, 'argv', ['tools/train.py', str(tmp_path / 'child.py'),
+                                      '--work-dir', str(work_dir)])
+    with pytest.raises(ValueError, match=r"val_cfg.fp61 \(in .*child.py\): val_cfg is a ValLoop, "
+                                         r"which takes no argument 'fp61'; did you mean 'fp16'"):
+        runpy.run_path(str(REPO / 'tools' / 'train.py'), run_name='__main__')
+    assert not work_dir.exists()
+
+
+def test_every_registered_vireid_class_with_kwargs_passes_them_to_its_base():
+    # the assumption that lets check_config_keys follow **kwargs up vireid's classes
+    register_all_modules()
+    followed = []
+    for registry in vars(vireid.registry).values():
+        if not isinstance(registry, Registry):
+            continue
+        for registered in registry.module_dict.values():
+            bases = registered.__mro__ if inspect.isclass(registered) else ()
+            for cls in bases:
+                init = vars(cls).get('__init__')
+                if init is None or not cls.__module__.startswith('vireid.'):
+                    continue
+                if any(p.kind is p.VAR_KEYWORD
+                       for p in inspect.signature(init).parameters.values()):
+                    followed.append(cls.__name__)
+                    assert re.search(r'super\(\).__init__\(.*?\*\*kwargs\)',
+                                     inspect.getsource(init), re.DOTALL), cls.__name__
+    assert {'BaseVIReIDDataset', 'RegDBDataset', 'AlternatingReIDModel', 'AutocastOptimWrapper',
+            'ScaledAutocastOptimWrapper'} <= set(followed)
