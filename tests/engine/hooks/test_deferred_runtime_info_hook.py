@@ -58,3 +58,19 @@ def test_an_fp16_run_logs_the_loss_scale_of_each_optimizer(tiny_cfg):
     assert all(later <= earlier for earlier, later in zip(main, main[1:]))
     assert main[0] <= 2.0**39 and set(adversary) <= {2.0**16, 2.0**15, 2.0**14}
     assert float(runner.optim_wrapper['main'].loss_scale) == main[-1]
+
+
+def test_a_clipping_autocast_run_logs_each_optimizers_norm_from_the_device(tiny_cfg):
+    from vireid.utils.launch import use_amp
+    cfg = tiny_cfg('mclnet', iters=3)
+    use_amp(cfg, 'bfloat16')
+    for key in ('main', 'adversary'):
+        cfg.optim_wrapper[key].clip_grad = dict(max_norm=1e-3)  # below any real norm: clips
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    for key in ('main', 'adversary'):
+        norms = runner.message_hub.get_scalar(f'train/{key}.grad_norm').data[0]
+        assert len(norms) == 3 and all(n > 1e-3 for n in norms)
+        assert norms[-1] == float(runner.optim_wrapper[key].grad_norm)
+    # MMEngine's per-step float(norm) under one shared key is not there
+    assert 'train/grad_norm' not in runner.message_hub.log_scalars

@@ -9,13 +9,29 @@ from vireid.utils.host_values import host_values
 from .sync_points import SyncPointHook
 
 
+def device_scalars(optim_wrapper) -> List[Tuple[str, torch.Tensor]]:
+    """``(log key, 0-dim tensor)`` of what each optim wrapper keeps on the device for the log.
+
+    An fp16 wrapper's ``loss_scale``, and the ``grad_norm`` of one that
+    clipped by norm (vireid's autocast wrappers).
+    """
+    if hasattr(optim_wrapper, 'items'):  # an OptimWrapperDict: one prefix per key
+        wrappers = [(f'{key}.', wrapper) for key, wrapper in optim_wrapper.items()]
+    else:
+        wrappers = [('', optim_wrapper)]
+    scalars = []
+    for prefix, wrapper in wrappers:
+        for name in ('loss_scale', 'grad_norm'):
+            value = getattr(wrapper, name, None)
+            if torch.is_tensor(value):
+                scalars.append((prefix + name, value))
+    return scalars
+
+
 def loss_scales(optim_wrapper) -> List[Tuple[str, torch.Tensor]]:
     """``(log key, scale)`` of each optim wrapper that scales its loss."""
-    if hasattr(optim_wrapper, 'loss_scale'):
-        return [('loss_scale', optim_wrapper.loss_scale)]
-    wrappers = optim_wrapper.items() if hasattr(optim_wrapper, 'items') else []
-    return [(f'{key}.loss_scale', wrapper.loss_scale) for key, wrapper in wrappers
-            if hasattr(wrapper, 'loss_scale')]
+    return [(key, value) for key, value in device_scalars(optim_wrapper)
+            if key.endswith('loss_scale')]
 
 
 @HOOKS.register_module()
@@ -33,7 +49,9 @@ class DeferredRuntimeInfoHook(SyncPointHook, RuntimeInfoHook):
     An fp16 run's loss scale (``ScaledAutocastOptimWrapper``) is logged the
     same way, as ``train/loss_scale`` (``train/<key>.loss_scale`` per
     optimizer key): a scale that keeps falling is the first sign of a run
-    going wrong in fp16.
+    going wrong in fp16. So is the gradient norm of an autocast wrapper
+    that clips (``clip_grad=dict(max_norm=...)``): ``train/grad_norm``,
+    read here and not by the wrapper every step as in MMEngine.
     """
 
     def __init__(self) -> None:
@@ -44,7 +62,7 @@ class DeferredRuntimeInfoHook(SyncPointHook, RuntimeInfoHook):
         logged = {key: value.detach() if torch.is_tensor(value) else value
                   for key, value in (outputs or {}).items()}
         # a copy: the wrapper updates its scale in place
-        logged.update({key: scale.clone() for key, scale in loss_scales(runner.optim_wrapper)})
+        logged.update({key: value.clone() for key, value in device_scalars(runner.optim_wrapper)})
         self.defer(runner, batch_idx, logged)
 
     def process(self, runner, pending: List[Tuple[int, dict]]) -> None:

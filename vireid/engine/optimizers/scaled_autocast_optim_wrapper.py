@@ -63,8 +63,9 @@ class ScaledAutocastOptimWrapper(AutocastOptimWrapper):
     gradients of a non-finite loss say nothing about the range of the next
     ones. A skipped step creates no optimizer state
     (:func:`~vireid.utils.skipped_first_step.guard_first_step`). Gradient
-    clipping (``clip_grad``) sees unscaled gradients; MMEngine's clipping
-    reads the norm on the host to log it.
+    clipping (``clip_grad``) sees unscaled gradients, and its norm is
+    logged without a host read (``AutocastOptimWrapper.grad_norm``); on an
+    overflow it is not finite, and the step is skipped.
 
     Why float16 at all when bf16 needs no scale: cuDNN's batch norm takes
     fp16 activations, not bf16, and at 288x144 ResNet-50's BN layers run 39%
