@@ -6,7 +6,7 @@ from mmengine.config import Config
 
 from vireid.utils import register_all_modules
 
-CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 
 
 def _shrink_pipeline(pipeline):
