@@ -18,7 +18,7 @@ def test_round_trip_keeps_every_sample_and_setting(tmp_path):
     path = tmp_path / 'sub' / 'results.npz'
     dump_reid_results(str(path), cached(), 'llcm', distance='euclidean',
                       sampling='official', perm_file='/kit/rand_perm_cam.mat',
-                      num_shots=(1, 5), num_trials=4)
+                      num_shots=(1, 5), num_trials=4, llcm_vis2ir='visible-queries')
     results = load_reid_results(str(path))
     assert results.features.shape == (5, 4)
     np.testing.assert_array_equal(results.features[3], [3, 4, 5, 6])
@@ -30,9 +30,22 @@ def test_round_trip_keeps_every_sample_and_setting(tmp_path):
         'llcm', 'euclidean', 'official')
     assert results.perm_file == '/kit/rand_perm_cam.mat'
     assert results.num_shots == (1, 5) and results.num_trials == 4
+    assert results.llcm_vis2ir == 'visible-queries'
     # plain arrays: numpy opens it without pickle, strings as unicode
     with np.load(path, allow_pickle=False) as raw:
         assert raw['img_path'].dtype.kind == 'U'
+
+
+def test_a_dump_from_before_the_llcm_vis2ir_setting_reads_as_the_rule_it_was_made_with(
+        tmp_path):
+    path = tmp_path / 'results.npz'
+    dump_reid_results(str(path), cached(), 'llcm')
+    assert load_reid_results(str(path)).llcm_vis2ir == 'deen'
+    with np.load(path) as raw:
+        older = {k: v for k, v in raw.items() if k != 'llcm_vis2ir'}
+    np.savez(path, **older)
+    # such a dump's metric ranked a drawn infrared gallery for every visible image
+    assert load_reid_results(str(path)).llcm_vis2ir == 'visible-queries'
 
 
 def test_only_npz_is_accepted(tmp_path):

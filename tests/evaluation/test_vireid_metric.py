@@ -142,6 +142,47 @@ def test_llcm_gallery_is_sampled_per_trial():
     assert 'llcm/vis2ir/R1' not in metrics
 
 
+def llcm_two_ids():
+    """Infrared i1 = e1, i2 = e2 (camera 2); visible (camera 1) of id 1: e1 and
+    e2, of id 2: (e1 / 2 + e2) / |.|."""
+    mixed = (0.5 * one_hot(1) + one_hot(2)) / np.sqrt(1.25)
+    rows = [(one_hot(1), 1, 2, INFRARED), (one_hot(2), 2, 2, INFRARED),
+            (one_hot(1), 1, 1, VISIBLE), (one_hot(2), 1, 1, VISIBLE), (mixed, 2, 1, VISIBLE)]
+    return [_sample(f, pid, cam, modality, f'{modality}/cam{cam}/{pid:04d}/{n:04d}.jpg')
+            for n, (f, pid, cam, modality) in enumerate(rows)]
+
+
+def test_llcm_vis2ir_ranks_the_visible_set_for_drawn_infrared_images_as_deen_measured():
+    # i1: v1a (1.0), mixed (0.447, id 2), v1b (0): right at rank 1; AP (1 + 2/3) / 2,
+    #     INP 2/3. i2: v1b (1.0, id 1), mixed (0.894): identity rank 2; AP 1/2,
+    #     INP 1/2.
+    metric = VIReIDMetric(protocol='llcm', modes=['vis2ir'], num_trials=3, device='cpu')
+    metrics = run_metric(metric, llcm_two_ids())
+    assert metrics['llcm/vis2ir/R1'] == pytest.approx(50)
+    assert metrics['llcm/vis2ir/R5'] == pytest.approx(100)
+    assert metrics['llcm/vis2ir/mAP'] == pytest.approx(100 * (5 / 6 + 1 / 2) / 2)
+    assert metrics['llcm/vis2ir/mINP'] == pytest.approx(100 * (2 / 3 + 1 / 2) / 2)
+    # re-ranking and query expansion work on the drawn queries too
+    metric = VIReIDMetric(protocol='llcm', modes=['vis2ir'], num_trials=2, device='cpu',
+                          rerank=dict(k1=2, k2=1), query_expansion=dict(k=1))
+    expanded = run_metric(metric, llcm_two_ids())
+    assert {'llcm/vis2ir+rerank/R1', 'llcm/vis2ir+qe/R1', 'llcm/vis2ir+qe+rerank/R1'} <= set(expanded)
+    # query expansion over the one nearest visible image of each drawn query changes nothing here
+    assert expanded['llcm/vis2ir+qe/mAP'] == pytest.approx(metrics['llcm/vis2ir/mAP'])
+
+
+def test_llcm_vis2ir_with_visible_queries_ranks_the_drawn_infrared_gallery():
+    # v1a -> i1 right; v1b (e2) -> i2 first, i1 second: AP 1/2; mixed -> i2 right
+    metric = VIReIDMetric(protocol='llcm', modes=['vis2ir'], num_trials=3, device='cpu',
+                          llcm_vis2ir='visible-queries')
+    metrics = run_metric(metric, llcm_two_ids())
+    assert metrics['llcm/vis2ir/R1'] == pytest.approx(100 * 2 / 3)
+    assert metrics['llcm/vis2ir/mAP'] == pytest.approx(100 * (1 + 1 / 2 + 1) / 3)
+    with pytest.raises(ValueError, match=r"llcm_vis2ir must be one of \('deen', "
+                                         r"'visible-queries'\), got 'deen2'"):
+        VIReIDMetric(llcm_vis2ir='deen2')
+
+
 def test_protocol_argument_overrides_dataset_meta():
     metric = VIReIDMetric(protocol='regdb', device='cpu')
     metric.dataset_meta = dict(protocol='sysu')

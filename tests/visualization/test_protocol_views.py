@@ -77,6 +77,19 @@ def test_llcm_ranked_lists_drop_same_person_same_camera(result_dumps):
         assert not same.any()
 
 
+def test_llcm_vis2ir_views_rank_the_visible_set_for_each_drawn_infrared_image(result_dumps):
+    results = load_reid_results(str(result_dumps['llcm'][0]))
+    assert results.llcm_vis2ir == 'deen'
+    infrared = np.flatnonzero(results.modality == 1)
+    pairs = {(p, c) for p, c in zip(results.pid[infrared], results.camid[infrared])}
+    views = [trial_view(results, 'vis2ir', t) for t in (0, 1)]
+    for view in views:
+        assert set(results.modality[view.query].tolist()) == {1}
+        assert len(view.query) == len(pairs)  # one per id and camera
+        np.testing.assert_array_equal(view.gallery, np.flatnonzero(results.modality == 0))
+    assert not np.array_equal(views[0].query, views[1].query)  # drawn per trial
+
+
 def test_unknown_mode_and_trial_are_named(result_dumps):
     results = load_reid_results(str(result_dumps['regdb'][0]))
     with pytest.raises(ValueError, match="'all-single' is not a regdb mode"):

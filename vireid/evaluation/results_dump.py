@@ -17,6 +17,8 @@ DUMP_VERSION = 1
 ARRAY_KEYS = ('features', 'pid', 'camid', 'modality', 'img_path')
 SETTING_KEYS = ('protocol', 'distance', 'sampling', 'perm_file', 'num_shots',
                 'num_trials')
+# settings added after version 1, with the value an older dump was computed with
+LATER_SETTINGS = dict(llcm_vis2ir='visible-queries')
 
 
 @dataclass
@@ -30,8 +32,8 @@ class ReIDResults:
             1 infrared).
         img_path: ``(N,)`` unicode array.
         protocol: ``'sysu'``, ``'regdb'`` or ``'llcm'``.
-        distance, sampling, perm_file, num_shots, num_trials: the metric's
-            settings.
+        distance, sampling, perm_file, num_shots, num_trials, llcm_vis2ir:
+            the metric's settings.
     """
     features: np.ndarray
     pid: np.ndarray
@@ -44,6 +46,7 @@ class ReIDResults:
     perm_file: str = ''
     num_shots: Tuple[int, int] = (1, 10)
     num_trials: int = 10
+    llcm_vis2ir: str = 'deen'
 
     def __len__(self) -> int:
         return len(self.pid)
@@ -60,7 +63,7 @@ def dump_reid_results(path: str, results: Sequence[dict], protocol: str,
                       distance: str = 'cosine', sampling: str = 'reference',
                       perm_file: Optional[str] = None,
                       num_shots: Sequence[int] = (1, 10),
-                      num_trials: int = 10) -> str:
+                      num_trials: int = 10, llcm_vis2ir: str = 'deen') -> str:
     """Write the metric's cached ``results`` (dicts with ``feature``,
     ``pid``, ``camid``, ``modality``, ``img_path``) to ``path`` (``.npz``).
 
@@ -83,7 +86,8 @@ def dump_reid_results(path: str, results: Sequence[dict], protocol: str,
         sampling=np.asarray(str(sampling)),
         perm_file=np.asarray(str(perm_file or '')),
         num_shots=np.asarray(tuple(num_shots), dtype=np.int64),
-        num_trials=np.asarray(int(num_trials)))
+        num_trials=np.asarray(int(num_trials)),
+        llcm_vis2ir=np.asarray(str(llcm_vis2ir)))
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     # np.savez appends '.npz' to names without it; write through a handle so
@@ -115,6 +119,8 @@ def load_reid_results(path: str) -> ReIDResults:
                              f'knows {DUMP_VERSION}')
         try:
             data = {k: content[k] for k in ARRAY_KEYS + SETTING_KEYS}
+            later = {k: str(content[k]) if k in content.files else default
+                     for k, default in LATER_SETTINGS.items()}
         except ValueError as err:  # object arrays need pickle: refused
             raise ValueError(f'{path}: not a plain-array .npz ({err})') \
                 from err
@@ -139,4 +145,4 @@ def load_reid_results(path: str) -> ReIDResults:
         protocol=str(data['protocol']), distance=str(data['distance']),
         sampling=str(data['sampling']), perm_file=str(data['perm_file']),
         num_shots=tuple(int(n) for n in data['num_shots']),
-        num_trials=int(data['num_trials']))
+        num_trials=int(data['num_trials']), **later)

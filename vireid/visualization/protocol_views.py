@@ -111,6 +111,11 @@ def trial_view(results: ReIDResults, mode: str = None,
         vis, ir = (query, pool) if mode == 'vis2ir' else (pool, query)
         dist = _distance(results, vis, ir)
         dist = dist if mode == 'vis2ir' else dist.T
+    if results.protocol == 'llcm' and mode == 'vis2ir' and results.llcm_vis2ir == 'deen':
+        # the trial's drawn infrared images are the queries, every visible image the gallery
+        drawn = _gallery_trial(results, mode, pool, trial)
+        return TrialView(mode, trial, pool[drawn], query,
+                         dist.T.index_select(0, torch.from_numpy(drawn)))
     picked = _gallery_trial(results, mode, pool, trial)
     return TrialView(mode, trial, query, pool[picked],
                      dist.index_select(1, torch.from_numpy(picked)))

@@ -25,6 +25,11 @@ PROTOCOL_MODES = {
 # as the top-level keys ``R1`` / ``mAP`` (what ``save_best`` watches).
 HEADLINE_MODE = {'sysu': 'all-single', 'regdb': 'vis2ir', 'llcm': 'ir2vis'}
 DISTANCES = ('cosine', 'euclidean')
+# LLCM visible-to-infrared: 'deen' ranks all visible images for each infrared
+# image drawn per trial (ZYK100/LLCM DEEN/test.py, test_mode [2, 1]: how the
+# published LLCM numbers were measured); 'visible-queries' ranks a drawn
+# infrared gallery for every visible image
+LLCM_VIS2IR_RULES = ('deen', 'visible-queries')
 RERANK_DEFAULTS = dict(k1=20, k2=6, lambda_value=0.3)
 QUERY_EXPANSION_DEFAULTS = dict(k=5)
 
@@ -49,6 +54,13 @@ def _options(value: Union[bool, dict, None], defaults: dict,
 def _mode_parts(mode: str) -> Tuple[str, str]:
     search, _, shots = mode.partition('-')
     return search, shots
+
+
+def _rows(split: tuple, index: np.ndarray) -> tuple:
+    """The ``(features, pids, cams, paths)`` of ``split`` at ``index``."""
+    features, pids, cams, paths = split
+    return (features[torch.as_tensor(index, device=features.device)], pids[index],
+            cams[index], [paths[i] for i in index])
 
 
 @METRICS.register_module()
@@ -84,6 +96,12 @@ class VIReIDMetric(BaseMetric):
             published baselines) or ``'official'`` (the kit's
             ``rand_perm_cam.mat``, needs ``perm_file``).
         perm_file (str, optional): path of ``rand_perm_cam.mat``.
+        llcm_vis2ir (str): LLCM's visible-to-infrared rule. ``'deen'``
+            (default, the LLCM authors' test code, which measured the
+            published numbers): each trial draws one infrared image per id
+            and camera, as for a gallery, and those are the queries, ranked
+            against every visible image. ``'visible-queries'``: every
+            visible image is a query against the drawn infrared gallery.
         max_rank (int): length of the CMC curves. Default 20.
         ranks (Sequence[int]): CMC ranks reported. Default (1, 5, 10, 20).
         distance (str): ``'cosine'`` (default; ``1 - q.g`` ranks like the
@@ -118,6 +136,7 @@ class VIReIDMetric(BaseMetric):
                  num_shots: Sequence[int] = (1, 10),
                  sampling: str = 'reference',
                  perm_file: Optional[str] = None,
+                 llcm_vis2ir: str = 'deen',
                  max_rank: int = 20,
                  ranks: Sequence[int] = (1, 5, 10, 20),
                  distance: str = 'cosine',
@@ -139,6 +158,9 @@ class VIReIDMetric(BaseMetric):
         if sampling == 'official' and not perm_file:
             raise ValueError("sampling='official' needs perm_file (the "
                              "SYSU-MM01 kit's rand_perm_cam.mat)")
+        if llcm_vis2ir not in LLCM_VIS2IR_RULES:
+            raise ValueError(f'VIReIDMetric: llcm_vis2ir must be one of {LLCM_VIS2IR_RULES}, '
+                             f'got {llcm_vis2ir!r}')
         if num_trials < 1:
             raise ValueError(f'num_trials must be >= 1, got {num_trials}')
         num_shots = tuple(int(n) for n in num_shots)
@@ -158,6 +180,7 @@ class VIReIDMetric(BaseMetric):
         self.num_shots = dict(single=num_shots[0], multi=num_shots[1])
         self.sampling = sampling
         self.perm_file = perm_file
+        self.llcm_vis2ir = llcm_vis2ir
         self.max_rank = int(max_rank)
         self.ranks = tuple(int(r) for r in ranks)
         self.distance = distance
@@ -244,7 +267,8 @@ class VIReIDMetric(BaseMetric):
             dump_reid_results(self.dump_path, results, protocol, self.distance,
                               self.sampling, self.perm_file,
                               (self.num_shots['single'],
-                               self.num_shots['multi']), self.num_trials)
+                               self.num_shots['multi']), self.num_trials,
+                              self.llcm_vis2ir)
         reported = tuple(mode + suffix for mode in modes
                          for suffix, _, _ in self._variants())
         return self._summarise(protocol, reported, per_mode)
@@ -336,19 +360,30 @@ class VIReIDMetric(BaseMetric):
                 query, gallery, dist = vis, ir, vis_to_ir
             else:
                 query, gallery, dist = ir, vis, vis_to_ir.T
-            q_q = (self._distance(query[0], query[0])
-                   if self.rerank else None)
-            _, g_pids, g_cams, g_paths = gallery
             if not sampled:
+                q_q = self._distance(query[0], query[0]) if self.rerank else None
                 self._trial(eval_regdb, per_mode, mode, query, gallery, dist,
-                            np.arange(len(g_pids)), q_q, with_cams=False)
+                            np.arange(len(gallery[1])), q_q, with_cams=False)
                 continue
-            cameras = sorted(set(g_cams.tolist()))
+            drawn_queries = mode == 'vis2ir' and self.llcm_vis2ir == 'deen'
+            drawn_from = ir if drawn_queries else gallery
+            cameras = sorted(set(drawn_from[2].tolist()))
+            q_q = (self._distance(query[0], query[0])
+                   if self.rerank and not drawn_queries else None)
             for trial in range(self.num_trials):
-                picked = reference_gallery_trial(g_paths, g_pids, g_cams,
-                                                 trial, cameras)
-                self._trial(eval_llcm, per_mode, mode, query, gallery, dist,
-                            picked, q_q)
+                drawn = reference_gallery_trial(drawn_from[3], drawn_from[1],
+                                                drawn_from[2], trial, cameras)
+                if drawn_queries:  # the drawn infrared images rank the visible set
+                    trial_query = _rows(ir, drawn)
+                    trial_dist = vis_to_ir.T.index_select(
+                        0, torch.as_tensor(drawn, device=vis_to_ir.device))
+                    picked, trial_gallery = np.arange(len(vis[1])), vis
+                    if self.rerank:
+                        q_q = self._distance(trial_query[0], trial_query[0])
+                else:
+                    trial_query, trial_dist, picked, trial_gallery = query, dist, drawn, gallery
+                self._trial(eval_llcm, per_mode, mode, trial_query, trial_gallery,
+                            trial_dist, picked, q_q)
         return per_mode
 
     def _summarise(self, protocol, modes, per_mode) -> Dict[str, float]:
