@@ -18,26 +18,28 @@ def scales_of(optim_wrapper) -> list:
     return [float(scale) for _, scale in loss_scales(optim_wrapper)]
 
 
-@pytest.mark.gpu
-@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
-@pytest.mark.parametrize('config', PACKED)
-def test_training_steps_after_the_first_make_no_host_sync(config, dtype):
-    # float16: the loss scale's overflow check and update stay on the device too
+def build_step(config: str, dtype: str, **optim_wrapper):
+    """The config's model on the GPU, its optimizer wrapper (``optim_wrapper`` merged in) and a batch."""
     register_all_modules()
     cfg = Config.fromfile(config)
     use_amp(cfg, dtype)
+    cfg.optim_wrapper.update(optim_wrapper)
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).cuda().to(memory_format=torch.channels_last)
     model.init_weights()
     model.train()
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    start_schedule(optim_wrapper, cfg.param_scheduler)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    start_schedule(wrapper, cfg.param_scheduler)
     sampler = cfg.train_dataloader.sampler
     batch = synthetic_batch(sampler.num_ids, sampler.num_instances, (128, 64), 'cuda')
     batch['inputs'] = batch['inputs'].cpu().pin_memory()
-    # capture the graphs, create the optimizer state: until two steps in a row
-    # did not overflow fp16 (a step that does creates no state, and the first
-    # step that creates state reads the skip flag on the host: loss_guard)
+    return model, wrapper, batch
+
+
+def warm_up(model, optim_wrapper, batch) -> None:
+    """Capture the graphs and create the optimizer state: until two steps in a row did not
+    overflow fp16 (a step that does creates no state, and the first step that creates state
+    reads the skip flag on the host: loss_guard)."""
     steady = 0
     for _ in range(20):
         scales = scales_of(optim_wrapper)
@@ -48,10 +50,38 @@ def test_training_steps_after_the_first_make_no_host_sync(config, dtype):
             break
     assert steady == 2, f'fp16 still overflows after 20 steps: loss scales {scales}'
     torch.cuda.synchronize()
+
+
+def steps_refusing_syncs(model, optim_wrapper, batch, steps: int = 2) -> dict:
     torch.cuda.set_sync_debug_mode('error')
     try:
-        for _ in range(2):
+        for _ in range(steps):
             log_vars = model.train_step(batch, optim_wrapper)
     finally:
         torch.cuda.set_sync_debug_mode('default')
+    return log_vars
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('config', PACKED)
+def test_training_steps_after_the_first_make_no_host_sync(config, dtype):
+    # float16: the loss scale's overflow check and update stay on the device too
+    model, optim_wrapper, batch = build_step(config, dtype)
+    warm_up(model, optim_wrapper, batch)
+    log_vars = steps_refusing_syncs(model, optim_wrapper, batch)
     assert all(torch.isfinite(v).all() for v in log_vars.values())
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+def test_clipped_training_steps_make_no_host_sync_and_keep_the_norm_on_the_gpu(dtype):
+    # a max_norm far below any real gradient norm: every step clips
+    model, optim_wrapper, batch = build_step(PACKED[0], dtype, clip_grad=dict(max_norm=1e-3))
+    warm_up(model, optim_wrapper, batch)
+    optim_wrapper.grad_norm = None
+    steps_refusing_syncs(model, optim_wrapper, batch)
+    norm = optim_wrapper.grad_norm
+    assert norm is not None and norm.is_cuda and norm.ndim == 0
+    # the norm before clipping, of unscaled (fp16) gradients: finite and above the threshold
+    assert torch.isfinite(norm) and float(norm) > 1e-3
