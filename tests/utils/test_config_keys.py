@@ -61,7 +61,8 @@ def test_dataset_keys_are_followed_through_vireids_kwargs_to_mmengines_base(tmp_
 def test_an_untyped_dataloader_is_checked_against_torchs_dataloader_and_the_runners_keys(tmp_path):
     check_config_keys(child_config(tmp_path, "train_dataloader = dict(prefetch_factor=4, "
                                              "num_batch_per_epoch=2)"))
-    with pytest.raises(ValueError, match=r"train_dataloader is a DataLoader, which takes no "
+    with pytest.raises(ValueError, match=r"train_dataloader \(no type\) is a DataLoader, which "
+                                         r"takes no "
                                          r"argument 'batch_sizee'; did you mean 'batch_size'"):
         check_config_keys(child_config(tmp_path, "train_dataloader = dict(batch_sizee=8)"))
 
@@ -79,12 +80,12 @@ def test_a_typed_train_loop_with_by_epoch_is_refused_as_the_runner_would():
     cfg = Config.fromfile(str(SYNTHETIC))
     assert cfg.train_cfg.type == 'EpochBasedTrainLoop'
     cfg.train_cfg.by_epoch = False
-    with pytest.raises(ValueError, match=r"train_cfg is a EpochBasedTrainLoop, which takes no "
+    with pytest.raises(ValueError, match=r"train_cfg is an EpochBasedTrainLoop, which takes no "
                                          r"argument 'by_epoch'"):
         check_config_keys(cfg)
     del cfg.train_cfg['type']  # untyped, by_epoch picks the loop: max_epochs is then wrong
-    with pytest.raises(ValueError, match=r"train_cfg is a IterBasedTrainLoop, which takes no "
-                                         r"argument 'max_epochs'"):
+    with pytest.raises(ValueError, match=r"train_cfg \(no type, by_epoch=False\) is MMEngine's "
+                                         r"IterBasedTrainLoop, which takes no argument 'max_epochs'"):
         check_config_keys(cfg)
 
 
@@ -142,3 +143,39 @@ def test_every_registered_vireid_class_with_kwargs_passes_them_to_its_base():
                                      inspect.getsource(init), re.DOTALL), cls.__name__
     assert {'BaseVIReIDDataset', 'RegDBDataset', 'AlternatingReIDModel', 'AutocastOptimWrapper',
             'ScaledAutocastOptimWrapper'} <= set(followed)
+
+
+def test_keys_their_builders_read_are_taken_where_those_builders_read_them(tmp_path):
+    # Runner.register_hook pops priority, Visualizer a backend's name, build_norm_layer
+    # requires_grad, initialize an init_cfg's override and the override's module name
+    cfg = child_config(tmp_path, """
+custom_hooks = [dict(type='NonFiniteLossHook', priority='VERY_HIGH')]
+default_hooks = dict(logger=dict(priority='BELOW_NORMAL'))
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend', name='local')])
+model = dict(backbone=dict(
+    norm_cfg=dict(type='BN', requires_grad=False),
+    init_cfg=[dict(type='Pretrained', checkpoint='a.pth',
+                   override=dict(type='Pretrained', name='stem', checkpoint='b.pth'))]))
+""")
+    check_config_keys(cfg)
+
+
+@pytest.mark.parametrize('body, path, key', [
+    ("model = dict(head=dict(priority='LOW'))", 'model.head', 'priority'),
+    ("model = dict(head=dict(requires_grad=False))", 'model.head', 'requires_grad'),
+    ("model = dict(head=dict(name='x'))", 'model.head', 'name'),
+    ("custom_hooks = [dict(type='NonFiniteLossHook', convert_to_iter_based=True)]",
+     'custom_hooks.0', 'convert_to_iter_based'),
+])
+def test_a_builders_key_elsewhere_is_refused(tmp_path, body, path, key):
+    with pytest.raises(ValueError, match=rf"{path}.{key} .*, which takes no argument '{key}'"):
+        check_config_keys(child_config(tmp_path, body))
+
+
+def test_a_builders_key_is_suggested_only_where_it_is_read(tmp_path):
+    with pytest.raises(ValueError, match=r"custom_hooks.0 is a NonFiniteLossHook, which takes no "
+                                         r"argument 'priorty'; did you mean 'priority'\?"):
+        check_config_keys(child_config(
+            tmp_path, "custom_hooks = [dict(type='NonFiniteLossHook', priorty='LOW')]"))
+    with pytest.raises(ValueError, match=r"argument 'priorty'$"):
+        check_config_keys(child_config(tmp_path, "model = dict(head=dict(priorty='LOW'))"))

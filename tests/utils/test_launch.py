@@ -93,15 +93,46 @@ def test_a_misspelt_loop_key_is_refused_against_the_loop_the_runner_would_build(
         cfg.train_cfg, cfg.val_cfg, cfg.test_cfg = dict(max_epochs=2), dict(), dict()
         return cfg
 
-    with pytest.raises(ValueError, match=r"train_cfg.max_epoch: train_cfg is a EpochBasedTrainLoop, "
+    with pytest.raises(ValueError, match=r"train_cfg.max_epoch: train_cfg \(no type, by_epoch=True\) is "
+                                         r"MMEngine's EpochBasedTrainLoop, "
                                          r"which takes no argument 'max_epoch'; did you mean "
                                          r"'max_epochs'"):
         merge_options(untyped_loops(), {'train_cfg.max_epoch': 3})
-    with pytest.raises(ValueError, match=r"train_cfg.max_iter: train_cfg is a IterBasedTrainLoop, "
+    with pytest.raises(ValueError, match=r"train_cfg.max_iter: train_cfg \(no type, by_epoch=False\) is "
+                                         r"MMEngine's IterBasedTrainLoop, "
                                          r".*did you mean 'max_iters'"):
         merge_options(untyped_loops(), {'train_cfg.by_epoch': False, 'train_cfg.max_iter': 3})
-    with pytest.raises(ValueError, match=r"test_cfg.fp61: test_cfg is a TestLoop"):
+    # the file's max_epochs is wrong only because an option turned by_epoch off: it is named
+    with pytest.raises(ValueError, match=r"^train_cfg.max_epochs \(in .*\): train_cfg \(no type, "
+                                         r"by_epoch=False\) is MMEngine's IterBasedTrainLoop \(by "
+                                         r"--cfg-options train_cfg.by_epoch\), which takes no "
+                                         r"argument 'max_epochs'; did you mean 'max_iters'\?$"):
+        merge_options(untyped_loops(), {'train_cfg.by_epoch': False})
+    with pytest.raises(ValueError, match=r"test_cfg.fp61: test_cfg \(no type\) is a TestLoop"):
         merge_options(untyped_loops(), {'test_cfg.fp61': True})
     cfg = untyped_loops()
     merge_options(cfg, {'val_cfg.fp16': True})
     assert cfg.val_cfg.fp16 is True
+
+
+def test_amp_is_applied_before_the_check_so_its_wrappers_keys_are_taken():
+    cfg = Config.fromfile(str(CONFIG))
+    # growth_interval belongs to the float16 wrapper that --amp --amp-dtype float16 puts in
+    merge_options(cfg, {'optim_wrapper.growth_interval': 500}, amp_dtype='float16')
+    assert cfg.optim_wrapper.type == 'ScaledAutocastOptimWrapper'
+    assert cfg.optim_wrapper.growth_interval == 500
+    plain = Config.fromfile(str(CONFIG))
+    with pytest.raises(ValueError, match=r"--cfg-options optim_wrapper.growth_interval: "
+                                         r"optim_wrapper is an OptimWrapper, "):
+        merge_options(plain, {'optim_wrapper.growth_interval': 500})
+
+
+def test_a_file_key_refused_by_the_wrapper_amp_chose_blames_amp(tmp_path):
+    child = tmp_path / 'child.py'
+    child.write_text(f"_base_ = ['{CONFIG}']\noptim_wrapper = dict(growth_interval=500)\n")
+    cfg = Config.fromfile(str(child))
+    with pytest.raises(ValueError, match=r"optim_wrapper.growth_interval \(in .*child.py\): "
+                                         r"optim_wrapper is an AutocastOptimWrapper \(by --amp\), "
+                                         r"which takes no argument 'growth_interval'"):
+        merge_options(cfg, {}, amp_dtype='bfloat16')
+    assert cfg.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper'  # unchanged on error

@@ -17,7 +17,7 @@ from vireid.models.reid.loss_guard import NONFINITE_LOSS_INFO, resolve_records
 from vireid.registry import PARAM_SCHEDULERS
 from vireid.structures import ReIDDataSample
 from vireid.utils.fast_path import use_cuda_graphs, use_fast_path
-from vireid.utils.launch import merge_options, use_amp
+from vireid.utils.launch import merge_options
 from vireid.utils.setup_env import register_all_modules
 
 
@@ -169,7 +169,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None, amp: bool = False
     ``fast`` (:func:`use_fast_path`, what ``tools/train.py --fast`` does) and
     ``cuda_graph`` (:func:`use_cuda_graphs`) apply before ``cfg_options``,
     so that ``model.graph_losses=False`` turns one part off; ``amp``:
-    ``amp_dtype`` autocast for every optimizer key (:func:`use_amp`).
+    ``amp_dtype`` autocast for every optimizer key (:func:`~vireid.utils.launch.use_amp`).
     """
     register_all_modules()
     DefaultScope.overwrite_default_scope('vireid')
@@ -178,9 +178,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None, amp: bool = False
         use_fast_path(cfg)
     elif cuda_graph:
         use_cuda_graphs(cfg.model)
-    merge_options(cfg, cfg_options)
-    if amp:
-        use_amp(cfg, amp_dtype)
+    merge_options(cfg, cfg_options, amp_dtype=amp_dtype if amp else None)
     return cfg
 
 

@@ -7,7 +7,7 @@ names a base class but neither the config path nor the file.
 """
 import difflib
 import inspect
-from typing import Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 from mmengine.registry import Registry
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, LogProcessor, TestLoop, ValLoop
@@ -15,10 +15,24 @@ from torch.utils.data import DataLoader
 
 import vireid.registry
 
-# keys of a component's dict that its builder reads, not the component's class
-# (``modules``: vireid's MultiOptimWrapperConstructor, per optimizer key)
-BUILDER_KEYS = frozenset({'type', '_scope_', 'constructor', 'paramwise_cfg', 'modules',
-                          'convert_to_iter_based'})
+# keys that the code building a component pops before the class sees the rest,
+# by where the component sits (path patterns: '*' one key or list index);
+# accepted, and suggested, only there
+BUILDER_KEYS = (
+    ('*', {'type', '_scope_'}),
+    # mmengine.optim.build_optim_wrapper, and vireid's MultiOptimWrapperConstructor per key
+    ('optim_wrapper', {'constructor', 'paramwise_cfg'}),
+    ('optim_wrapper.*', {'constructor', 'paramwise_cfg', 'modules'}),
+    ('param_scheduler', {'convert_to_iter_based'}),
+    ('param_scheduler.*', {'convert_to_iter_based'}),
+    ('default_hooks.*', {'priority'}),  # Runner.register_hook
+    ('custom_hooks.*', {'priority'}),
+    ('visualizer.vis_backends.*', {'name'}),  # Visualizer.__init__
+)
+# mmcv's build_norm_layer pops 'requires_grad'; mmengine's initialize pops an
+# init_cfg's 'override', whose dicts name their module with 'name'
+BUILDER_KEYS_BY_LAST_KEY = dict(norm_cfg={'requires_grad'}, init_cfg={'override'},
+                                override={'name'})
 # what the Runner builds for a top-level dict without a type, and the keys it pops first
 DATALOADER_BUILDER_KEYS = frozenset({'num_batch_per_epoch', 'disable_subprocess_warning'})
 UNTYPED_TOP_LEVEL = dict(val_cfg=ValLoop, test_cfg=TestLoop, log_processor=LogProcessor,
@@ -26,7 +40,8 @@ UNTYPED_TOP_LEVEL = dict(val_cfg=ValLoop, test_cfg=TestLoop, log_processor=LogPr
                          test_dataloader=DataLoader)
 
 
-def check_config_keys(cfg, options: Optional[dict] = None) -> None:
+def check_config_keys(cfg, options: Optional[dict] = None,
+                      typed_by: Optional[Dict[str, str]] = None) -> None:
     """Raise ``ValueError`` naming the first key a component of ``cfg`` does not take.
 
     Components are the dicts with a ``type`` (looked up in vireid's registries
@@ -34,37 +49,56 @@ def check_config_keys(cfg, options: Optional[dict] = None) -> None:
     (the loops, the dataloaders, ``log_processor``). A class that takes
     ``**kwargs`` is followed up its vireid bases, which pass them on; where
     they go to a class outside vireid nothing is checked. ``options`` (the
-    ``--cfg-options`` merged into ``cfg``) names the option at fault.
+    ``--cfg-options`` merged into ``cfg``) names the option at fault;
+    ``typed_by`` maps a component's path to what set its type (``'--amp'``).
     """
     options = options or {}
     faults = []
-    for path, node, component, extra in _components(cfg):
+    for path, node, component in _components(cfg):
         taken = _arguments_taken(component)
-        if taken is not None:
-            faults += [(path, key, component, taken | extra) for key in node
-                       if key not in taken | extra]
+        if taken is None:
+            continue
+        popped = _builder_keys(path, untyped='type' not in node)
+        faults += [(path, key, component, taken, popped) for key in node
+                   if key not in taken | popped]
     if faults:
         # a key an option set is the likelier mistake than one the config always had
         faults.sort(key=lambda fault: not _setters(options, f'{fault[0]}.{fault[1]}'))
-        raise ValueError(_message(cfg, options, *faults[0]))
+        raise ValueError(_message(cfg, options, typed_by or {}, *faults[0]))
 
 
-def _components(cfg) -> Iterator[Tuple[str, dict, object, frozenset]]:
-    """(path, dict, type, builder keys) of every component in ``cfg``, outermost first."""
+def _builder_keys(path: str, untyped: bool) -> set:
+    """Keys the builder of the component at ``path`` reads itself."""
+    parts = path.split('.')
+    keys = set(BUILDER_KEYS_BY_LAST_KEY.get(parts[-1], ()))
+    if parts[-1].isdigit() and len(parts) > 1:  # an item of a list under that key
+        keys |= BUILDER_KEYS_BY_LAST_KEY.get(parts[-2], set())
+    for pattern, popped in BUILDER_KEYS:
+        wanted = pattern.split('.')
+        if pattern == '*' or (len(wanted) == len(parts) and all(
+                w in ('*', p) for w, p in zip(wanted, parts))):
+            keys |= popped
+    if untyped and path == 'train_cfg':
+        keys.add('by_epoch')  # the Runner reads it to pick the loop
+    if untyped and UNTYPED_TOP_LEVEL.get(path) is DataLoader:
+        keys |= DATALOADER_BUILDER_KEYS
+    return keys
+
+
+def _components(cfg) -> Iterator[Tuple[str, dict, object]]:
+    """(path, dict, type) of every component in ``cfg``, outermost first."""
     for key, value in cfg.items():
         if isinstance(value, dict) and 'type' not in value:
             implied = _implied_type(key, value)
             if implied is not None:
-                yield key, value, implied, (frozenset({'by_epoch'}) if key == 'train_cfg' else
-                                            DATALOADER_BUILDER_KEYS if implied is DataLoader else
-                                            frozenset())
+                yield key, value, implied
         yield from _typed(key, value)
 
 
-def _typed(path: str, value) -> Iterator[Tuple[str, dict, object, frozenset]]:
+def _typed(path: str, value) -> Iterator[Tuple[str, dict, object]]:
     if isinstance(value, dict):
         if isinstance(value.get('type'), str) or callable(value.get('type')):
-            yield path, value, value['type'], frozenset()
+            yield path, value, value['type']
         children = value.items()
     elif isinstance(value, (list, tuple)):
         children = enumerate(value)
@@ -80,19 +114,39 @@ def _implied_type(key: str, node: dict):
     return UNTYPED_TOP_LEVEL.get(key)
 
 
-def _message(cfg, options: dict, path: str, key: str, component, taken: set) -> str:
+def _message(cfg, options: dict, typed_by: dict, path: str, key: str, component,
+             taken: set, popped: set) -> str:
     full = f'{path}.{key}'
-    close = difflib.get_close_matches(key, sorted(taken), n=1)
+    # the class's own arguments first: a builder's key is the likelier meaning only
+    # when none of them is close
+    close = (difflib.get_close_matches(key, sorted(taken), n=1)
+             or difflib.get_close_matches(key, sorted(popped), n=1))
     hint = f"; did you mean '{close[0]}'?" if close else ''
-    what = f'{path} is a {_type_name(component)}'
+    node = cfg[path.split('.')[0]]
+    if path == 'train_cfg' and 'type' not in node:
+        by_epoch = node.get('by_epoch', True)
+        what = f'train_cfg (no type, by_epoch={by_epoch}) is MMEngine\'s {_type_name(component)}'
+        chooser = 'train_cfg.by_epoch'
+    elif '.' not in path and 'type' not in node:
+        what = f'{path} (no type) is {_a(_type_name(component))}'
+        chooser = None
+    else:
+        what = f'{path} is {_a(_type_name(component))}'
+        chooser = f'{path}.type'
     setters = _setters(options, full)
     if setters:
         where = f'--cfg-options {setters[0]}: ' + ('' if setters[0] == full else f'{full}: ')
     else:
         where = f'{full} (in {getattr(cfg, "filename", None) or "the config"}): '
-        if f'{path}.type' in options:
-            what += f' (by --cfg-options {path}.type)'
+        if chooser in options:
+            what += f' (by --cfg-options {chooser})'
+        elif path in typed_by:
+            what += f' (by {typed_by[path]})'
     return f"{where}{what}, which takes no argument '{key}'{hint}"
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
 
 
 def _setters(options: dict, full: str) -> list:
@@ -105,7 +159,7 @@ def _type_name(component_type) -> str:
 
 
 def _arguments_taken(component_type) -> Optional[set]:
-    """Argument names of the class(es) a ``type`` names plus the builder's keys; ``None`` if unknown."""
+    """Argument names of the class(es) a ``type`` names; ``None`` if unknown."""
     if isinstance(component_type, str):
         registries = [r for r in vars(vireid.registry).values() if isinstance(r, Registry)]
         classes = [r.get(component_type) for r in registries]
@@ -114,7 +168,7 @@ def _arguments_taken(component_type) -> Optional[set]:
     classes = [c for c in classes if callable(c)]
     if not classes:
         return None
-    taken = set(BUILDER_KEYS)
+    taken = set()
     for cls in classes:
         names = _parameter_names(cls)
         if names is None:

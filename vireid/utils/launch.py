@@ -25,25 +25,31 @@ def apply_common_args(cfg: Config, args) -> None:
     """
     if getattr(args, 'fast', False):
         use_fast_path(cfg)
-    merge_options(cfg, args.cfg_options)
-    if getattr(args, 'amp', False):
-        use_amp(cfg, args.amp_dtype)
+    merge_options(cfg, args.cfg_options,
+                  amp_dtype=args.amp_dtype if getattr(args, 'amp', False) else None)
     prepare_launcher(cfg, args.launcher)
 
 
-def merge_options(cfg: Config, options: Optional[dict]) -> None:
-    """Merge ``--cfg-options`` into ``cfg``, then check every component's keys.
+def merge_options(cfg: Config, options: Optional[dict],
+                  amp_dtype: Optional[str] = None) -> None:
+    """Merge ``--cfg-options`` into ``cfg``, apply ``--amp`` (``amp_dtype``),
+    then check every component's keys.
 
     Refuses a top-level key nothing reads and a key a component does not take
     (:func:`~vireid.utils.config_keys.check_config_keys`), whether it came
     from an option or from the config file; ``cfg`` is unchanged on error.
+    The check follows ``--amp``, whose wrappers take keys a plain
+    ``OptimWrapper`` does not (``optim_wrapper.growth_interval`` in float16).
     """
     options = options or {}
     check_top_level_keys(cfg, options)
     merged = copy.deepcopy(cfg)
     merged.merge_from_dict(options)
-    check_config_keys(merged, options)
+    retyped = use_amp(merged, amp_dtype) if amp_dtype else []
+    check_config_keys(merged, options, typed_by={path: '--amp' for path in retyped})
     cfg.merge_from_dict(options)
+    if amp_dtype:
+        use_amp(cfg, amp_dtype)
 
 
 def check_top_level_keys(cfg: Config, options: dict) -> None:
@@ -64,23 +70,29 @@ def check_top_level_keys(cfg: Config, options: dict) -> None:
 
 
 def _optim_wrapper_cfgs(optim_wrapper: dict) -> list:
+    """``(config path, dict)`` of each optimizer wrapper."""
     if 'constructor' in optim_wrapper and 'optimizer' not in optim_wrapper:
         # one optim wrapper per key (MultiOptimWrapperConstructor)
-        return [v for k, v in optim_wrapper.items() if isinstance(v, dict)]
-    return [optim_wrapper]
+        return [(f'optim_wrapper.{k}', v) for k, v in optim_wrapper.items()
+                if isinstance(v, dict)]
+    return [('optim_wrapper', optim_wrapper)]
 
 
-def use_amp(cfg: Config, dtype: str = 'bfloat16') -> None:
-    """Mixed precision for every optimizer key.
+def use_amp(cfg: Config, dtype: str = 'bfloat16') -> list:
+    """Mixed precision for every optimizer key; returns the config paths of the wrappers changed.
 
     bfloat16: ``AutocastOptimWrapper`` (no loss scaler); float16:
     ``ScaledAutocastOptimWrapper`` (a dynamic loss scale kept on the device).
+    A wrapper of another type than ``OptimWrapper`` is left as it is.
     """
-    for wrapper in _optim_wrapper_cfgs(cfg.optim_wrapper):
+    changed = []
+    for path, wrapper in _optim_wrapper_cfgs(cfg.optim_wrapper):
         if wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
             continue
         wrapper.update(type='AutocastOptimWrapper' if dtype == 'bfloat16'
                        else 'ScaledAutocastOptimWrapper', dtype=dtype)
+        changed.append(path)
+    return changed
 
 
 def prepare_launcher(cfg: Config, launcher: str) -> None:
