@@ -6,9 +6,9 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from vireid.utils.launch import apply_common_args
 from vireid.engine import find_resumable_checkpoint, set_trust_checkpoints
 from vireid.utils import register_all_modules
+from vireid.utils.launch import apply_common_args
 
 
 def parse_args():
@@ -57,7 +57,11 @@ def main():
 
     if args.resume == 'auto':
         # the newest complete checkpoint, whatever `last_checkpoint` says
-        cfg.resume, cfg.load_from = True, find_resumable_checkpoint(cfg.work_dir)
+        checkpoint = find_resumable_checkpoint(cfg.work_dir)
+        if checkpoint is None:
+            # MMEngine would log 'Auto resumed from the latest checkpoint None.'
+            print(f'--resume: no checkpoint in {cfg.work_dir} yet; training from the start')
+        cfg.resume, cfg.load_from = checkpoint is not None, checkpoint or cfg.get('load_from')
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:

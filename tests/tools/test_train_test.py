@@ -47,33 +47,24 @@ train_cfg = dict(max_epochs=1, val_interval=10)
 """
 
 
-def run(args, **kwargs):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1',
-               **kwargs.pop('env', {}))
-    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return result.stdout
-
-
 @pytest.fixture(scope='module')
-def trained(synthetic_root, tmp_path_factory):
+def trained(synthetic_root, tmp_path_factory, run_command):
     """A tiny AGW trained for one epoch by tools/train.py."""
     work = tmp_path_factory.mktemp('agw_tiny')
     config = work / 'agw_tiny.py'
     config.write_text(TINY.format(base=str(ROOT / 'configs/agw/agw_r18_synthetic.py'),
                                   root=str(synthetic_root / 'SYSU-MM01')))
-    run([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work)])
+    run_command([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work)])
     checkpoint = work / 'epoch_1.pth'
     assert checkpoint.is_file()
     return config, checkpoint, work
 
 
-def test_test_tool_reloads_the_checkpoint_and_prints_the_protocol_table(trained):
+def test_test_tool_reloads_the_checkpoint_and_prints_the_protocol_table(trained, run_command):
     config, checkpoint, work = trained
-    out = run([sys.executable, 'tools/test.py', str(config), '--checkpoint', str(checkpoint),
-               '--work-dir', str(work / 'test'), '--out', str(work / 'metrics.json'),
-               '--dump', str(work / 'dump.npz')])
+    out = run_command([sys.executable, 'tools/test.py', str(config), '--checkpoint',
+                       str(checkpoint), '--work-dir', str(work / 'test'),
+                       '--out', str(work / 'metrics.json'), '--dump', str(work / 'dump.npz')])
     for mode in ('all-single', 'all-multi', 'indoor-single', 'indoor-multi'):
         assert mode in out
     metrics = json.loads((work / 'metrics.json').read_text())
@@ -107,17 +98,17 @@ def test_missing_checkpoint_is_named(trained):
 
 
 @pytest.mark.slow
-def test_dist_test_with_two_processes_matches_one(trained):
+def test_dist_test_with_two_processes_matches_one(trained, run_command):
     config, checkpoint, work = trained
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
-    run(['bash', 'tools/dist_test.sh', str(config), str(checkpoint), '2', '--work-dir',
-         str(work / 'dist'), '--out', str(work / 'dist.json'),
-         '--cfg-options', f'test_evaluator.collect_dir={work / "collect"}'],
-        env=dict(PORT=str(port)))
-    run([sys.executable, 'tools/test.py', str(config), str(checkpoint), '--work-dir',
-         str(work / 'single'), '--out', str(work / 'single.json')])
+    run_command(['bash', 'tools/dist_test.sh', str(config), str(checkpoint), '2', '--work-dir',
+                 str(work / 'dist'), '--out', str(work / 'dist.json'),
+                 '--cfg-options', f'test_evaluator.collect_dir={work / "collect"}'],
+                env=dict(PORT=str(port)))
+    run_command([sys.executable, 'tools/test.py', str(config), str(checkpoint), '--work-dir',
+                 str(work / 'single'), '--out', str(work / 'single.json')])
     dist = json.loads((work / 'dist.json').read_text())
     single = json.loads((work / 'single.json').read_text())
     assert dist.keys() == single.keys()
