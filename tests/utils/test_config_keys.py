@@ -81,7 +81,9 @@ def test_a_typed_train_loop_with_by_epoch_is_refused_as_the_runner_would():
     assert cfg.train_cfg.type == 'EpochBasedTrainLoop'
     cfg.train_cfg.by_epoch = False
     with pytest.raises(ValueError, match=r"train_cfg is an EpochBasedTrainLoop, which takes no "
-                                         r"argument 'by_epoch'"):
+                                         r"argument 'by_epoch'; by_epoch picks the loop only in a "
+                                         r"train_cfg without a type: for training by steps set "
+                                         r"train_cfg.type='IterBasedTrainLoop' and max_iters$"):
         check_config_keys(cfg)
     del cfg.train_cfg['type']  # untyped, by_epoch picks the loop: max_epochs is then wrong
     with pytest.raises(ValueError, match=r"train_cfg \(no type, by_epoch=False\) is MMEngine's "
@@ -156,7 +158,16 @@ model = dict(backbone=dict(
     norm_cfg=dict(type='BN', requires_grad=False),
     init_cfg=[dict(type='Pretrained', checkpoint='a.pth',
                    override=dict(type='Pretrained', name='stem', checkpoint='b.pth'))]))
+# per optimizer key, as FMCNet and MCLNet write their schedules (a scheduler with
+# its own signature: CosineAnnealingLR takes **kwargs and is not checked)
+param_scheduler = dict(_delete_=True, main=[dict(
+    type='CosineAnnealingParamScheduler', param_name='lr', T_max=3, convert_to_iter_based=True)])
+# helper variables, and a single backend dict, are read where their builders read them
+backends = [dict(type='LocalVisBackend', name='local')]
+bn = dict(type='BN', requires_grad=False)
 """)
+    check_config_keys(cfg)
+    cfg.visualizer.vis_backends = dict(type='LocalVisBackend', name='local')
     check_config_keys(cfg)
 
 
@@ -166,6 +177,12 @@ model = dict(backbone=dict(
     ("model = dict(head=dict(name='x'))", 'model.head', 'name'),
     ("custom_hooks = [dict(type='NonFiniteLossHook', convert_to_iter_based=True)]",
      'custom_hooks.0', 'convert_to_iter_based'),
+    # a dataloader's own keys, read by the Runner, belong to dataloaders only
+    ("model = dict(head=dict(num_batch_per_epoch=2))", 'model.head', 'num_batch_per_epoch'),
+    # the per-key optimizer wrappers' modules, only there
+    ("model = dict(head=dict(modules=['x']))", 'model.head', 'modules'),
+    ("optim_wrapper = dict(modules=['x'])", 'optim_wrapper', 'modules'),
+    ("optim_wrapper = dict(optimizer=dict(modules=['x']))", 'optim_wrapper.optimizer', 'modules'),
 ])
 def test_a_builders_key_elsewhere_is_refused(tmp_path, body, path, key):
     with pytest.raises(ValueError, match=rf"{path}.{key} .*, which takes no argument '{key}'"):
@@ -179,3 +196,10 @@ def test_a_builders_key_is_suggested_only_where_it_is_read(tmp_path):
             tmp_path, "custom_hooks = [dict(type='NonFiniteLossHook', priorty='LOW')]"))
     with pytest.raises(ValueError, match=r"argument 'priorty'$"):
         check_config_keys(child_config(tmp_path, "model = dict(head=dict(priorty='LOW'))"))
+
+
+def test_a_class_named_by_an_acronym_gets_the_article_it_is_read_with(tmp_path):
+    with pytest.raises(ValueError, match=r"optim_wrapper.optimizer is an SGD, which takes no "
+                                         r"argument 'lrr'; did you mean 'lr'\?"):
+        check_config_keys(child_config(
+            tmp_path, "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, lrr=0.1))"))

@@ -9,30 +9,37 @@ import difflib
 import inspect
 from typing import Dict, Iterator, Optional, Tuple
 
+from mmengine.hooks import Hook
+from mmengine.model.weight_init import BaseInit
+from mmengine.optim import BaseOptimWrapper
+from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 from mmengine.registry import Registry
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, LogProcessor, TestLoop, ValLoop
+from mmengine.visualization.vis_backend import BaseVisBackend
+from torch import nn
+from torch.nn.modules.batchnorm import _NormBase
 from torch.utils.data import DataLoader
 
 import vireid.registry
 
 # keys that the code building a component pops before the class sees the rest,
-# by where the component sits (path patterns: '*' one key or list index);
-# accepted, and suggested, only there
-BUILDER_KEYS = (
-    ('*', {'type', '_scope_'}),
-    # mmengine.optim.build_optim_wrapper, and vireid's MultiOptimWrapperConstructor per key
-    ('optim_wrapper', {'constructor', 'paramwise_cfg'}),
-    ('optim_wrapper.*', {'constructor', 'paramwise_cfg', 'modules'}),
-    ('param_scheduler', {'convert_to_iter_based'}),
-    ('param_scheduler.*', {'convert_to_iter_based'}),
-    ('default_hooks.*', {'priority'}),  # Runner.register_hook
-    ('custom_hooks.*', {'priority'}),
-    ('visualizer.vis_backends.*', {'name'}),  # Visualizer.__init__
+# by the kind of class it builds; accepted, and suggested, only there
+BUILDER_KEYS_BY_BASE = (
+    (Hook, {'priority'}),  # Runner.register_hook
+    (BaseVisBackend, {'name'}),  # Visualizer.__init__
+    (_ParamScheduler, {'convert_to_iter_based'}),  # build_scheduler_from_cfg
+    (BaseOptimWrapper, {'constructor', 'paramwise_cfg'}),  # build_optim_wrapper
+    (BaseInit, {'override'}),  # mmengine.model.initialize
+    # mmcv's build_norm_layer
+    ((_NormBase, nn.GroupNorm, nn.LayerNorm), {'requires_grad'}),
 )
-# mmcv's build_norm_layer pops 'requires_grad'; mmengine's initialize pops an
-# init_cfg's 'override', whose dicts name their module with 'name'
-BUILDER_KEYS_BY_LAST_KEY = dict(norm_cfg={'requires_grad'}, init_cfg={'override'},
-                                override={'name'})
+# vireid's MultiOptimWrapperConstructor reads the modules of each key's wrapper
+BUILDER_KEYS_BY_PATH = (('optim_wrapper.*', BaseOptimWrapper, {'modules'}), )
+# mmengine's initialize pops an init_cfg's override (PretrainedInit is no
+# BaseInit), whose dicts name their module; and build_norm_layer what a norm_cfg
+# names
+BUILDER_KEYS_BY_LAST_KEY = dict(init_cfg={'override'}, override={'name'},
+                                norm_cfg={'requires_grad'})
 # what the Runner builds for a top-level dict without a type, and the keys it pops first
 DATALOADER_BUILDER_KEYS = frozenset({'num_batch_per_epoch', 'disable_subprocess_warning'})
 UNTYPED_TOP_LEVEL = dict(val_cfg=ValLoop, test_cfg=TestLoop, log_processor=LogProcessor,
@@ -58,7 +65,7 @@ def check_config_keys(cfg, options: Optional[dict] = None,
         taken = _arguments_taken(component)
         if taken is None:
             continue
-        popped = _builder_keys(path, untyped='type' not in node)
+        popped = _builder_keys(path, component, untyped='type' not in node)
         faults += [(path, key, component, taken, popped) for key in node
                    if key not in taken | popped]
     if faults:
@@ -67,17 +74,22 @@ def check_config_keys(cfg, options: Optional[dict] = None,
         raise ValueError(_message(cfg, options, typed_by or {}, *faults[0]))
 
 
-def _builder_keys(path: str, untyped: bool) -> set:
+def _builder_keys(path: str, component, untyped: bool) -> set:
     """Keys the builder of the component at ``path`` reads itself."""
+    keys = {'type', '_scope_'}
+    for cls in _classes(component):
+        for base, popped in BUILDER_KEYS_BY_BASE:
+            if inspect.isclass(cls) and issubclass(cls, base):
+                keys |= popped
     parts = path.split('.')
-    keys = set(BUILDER_KEYS_BY_LAST_KEY.get(parts[-1], ()))
+    for pattern, base, popped in BUILDER_KEYS_BY_PATH:
+        wanted = pattern.split('.')
+        if len(wanted) == len(parts) and all(w in ('*', p) for w, p in zip(wanted, parts)) and any(
+                inspect.isclass(cls) and issubclass(cls, base) for cls in _classes(component)):
+            keys |= popped
+    keys |= BUILDER_KEYS_BY_LAST_KEY.get(parts[-1], set())
     if parts[-1].isdigit() and len(parts) > 1:  # an item of a list under that key
         keys |= BUILDER_KEYS_BY_LAST_KEY.get(parts[-2], set())
-    for pattern, popped in BUILDER_KEYS:
-        wanted = pattern.split('.')
-        if pattern == '*' or (len(wanted) == len(parts) and all(
-                w in ('*', p) for w, p in zip(wanted, parts))):
-            keys |= popped
     if untyped and path == 'train_cfg':
         keys.add('by_epoch')  # the Runner reads it to pick the loop
     if untyped and UNTYPED_TOP_LEVEL.get(path) is DataLoader:
@@ -123,6 +135,9 @@ def _message(cfg, options: dict, typed_by: dict, path: str, key: str, component,
              or difflib.get_close_matches(key, sorted(popped), n=1))
     hint = f"; did you mean '{close[0]}'?" if close else ''
     node = cfg[path.split('.')[0]]
+    if path == 'train_cfg' and key == 'by_epoch' and 'type' in node:
+        hint = ("; by_epoch picks the loop only in a train_cfg without a type: for training by "
+                "steps set train_cfg.type='IterBasedTrainLoop' and max_iters")
     if path == 'train_cfg' and 'type' not in node:
         by_epoch = node.get('by_epoch', True)
         what = f'train_cfg (no type, by_epoch={by_epoch}) is MMEngine\'s {_type_name(component)}'
@@ -146,7 +161,12 @@ def _message(cfg, options: dict, typed_by: dict, path: str, key: str, component,
 
 
 def _a(name: str) -> str:
-    return f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
+    """``name`` with its article: 'an AGW', 'an SGD', 'a BNNeckHead', 'an EpochBasedTrainLoop'."""
+    capitals = len(name) - len(name.lstrip('ABCDEFGHIJKLMNOPQRSTUVWXYZ'))
+    # a short acronym is spelt out: the names of A, E, F, H, I, L, M, N, O, R, S, X begin with a
+    # vowel (a longer run of capitals, SYSUMM01, is read as a word)
+    vowel_sounds = 'AEFHILMNORSX' if 1 < capitals <= 5 or capitals == len(name) else 'AEIOU'
+    return f"{'an' if name[:1] in vowel_sounds else 'a'} {name}"
 
 
 def _setters(options: dict, full: str) -> list:
@@ -158,14 +178,19 @@ def _type_name(component_type) -> str:
     return getattr(component_type, '__name__', str(component_type))
 
 
-def _arguments_taken(component_type) -> Optional[set]:
-    """Argument names of the class(es) a ``type`` names; ``None`` if unknown."""
+def _classes(component_type) -> list:
+    """The classes (or functions) a ``type`` names, in any of vireid's registries and their parents."""
     if isinstance(component_type, str):
         registries = [r for r in vars(vireid.registry).values() if isinstance(r, Registry)]
         classes = [r.get(component_type) for r in registries]
     else:
         classes = [component_type]
-    classes = [c for c in classes if callable(c)]
+    return [c for c in classes if callable(c)]
+
+
+def _arguments_taken(component_type) -> Optional[set]:
+    """Argument names of the class(es) a ``type`` names; ``None`` if unknown."""
+    classes = _classes(component_type)
     if not classes:
         return None
     taken = set()
