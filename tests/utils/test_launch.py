@@ -35,6 +35,21 @@ def test_keys_of_the_config_and_of_the_runner_merge():
             cfg.find_unused_parameters, cfg.model.backbone.depth) == (3, True, 'x', True, 34)
 
 
+def test_a_variable_of_the_config_file_is_refused_with_the_keys_it_went_into():
+    # max_epochs = 24 went into train_cfg and the schedulers when the file was loaded
+    cfg = Config.fromfile(str(CONFIG))
+    assert cfg.max_epochs == cfg.train_cfg.max_epochs
+    with pytest.raises(ValueError, match=r"^--cfg-options max_epochs: 'max_epochs' is a variable "
+                                         r"of the config file, .*would change nothing; set "
+                                         r"train_cfg.max_epochs instead$"):
+        merge_options(cfg, {'max_epochs': 1})
+    with pytest.raises(ValueError, match=r"bgr_mean' is a variable .*would change nothing$"):
+        merge_options(cfg, {'bgr_mean': [0, 0, 0]})
+    # the fast path reads the image size after loading
+    merge_options(cfg, {'img_h': 64})
+    assert cfg.img_h == 64
+
+
 def test_a_key_the_runner_reads_only_inside_env_cfg_is_refused_at_the_top():
     # MMEngine reads resource_limit from env_cfg: at the top level it would be ignored
     with pytest.raises(ValueError, match=r"no key 'resource_limit'"):

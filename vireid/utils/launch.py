@@ -15,6 +15,9 @@ from vireid.utils.fast_path import use_fast_path
 # top-level keys MMEngine's Runner reads from a config besides its arguments
 RUNNER_CONFIG_KEYS = ('model_wrapper_cfg', 'compile', 'activation_checkpointing',
                       'efficient_conv_bn_eval', 'sync_bn', 'find_unused_parameters')
+# top-level keys vireid reads after loading: the fast path's image size, the inference API's
+# test pipeline
+VIREID_CONFIG_KEYS = ('img_h', 'img_w', 'test_pipeline')
 
 
 def apply_common_args(cfg: Config, args) -> None:
@@ -58,8 +61,9 @@ def check_top_level_keys(cfg: Config, options: dict) -> None:
     A misspelt top-level key (``train_cfgg.max_epochs=1``) would be merged
     and ignored; nested keys by :func:`check_config_keys`.
     """
-    known = set(cfg.keys()) | set(RUNNER_CONFIG_KEYS)
-    known |= set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+    read = set(RUNNER_CONFIG_KEYS) | set(VIREID_CONFIG_KEYS)
+    read |= set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+    known = set(cfg.keys()) | read
     for option in options:
         top = option.split('.')[0]
         if top not in known:
@@ -67,6 +71,30 @@ def check_top_level_keys(cfg: Config, options: dict) -> None:
             hint = f"; did you mean '{close[0]}'?" if close else ''
             raise ValueError(f"--cfg-options {option}: the config has no key '{top}' "
                              f'and the Runner reads none of that name{hint}')
+        if top not in read:
+            # a variable of the file (max_epochs = 80) was read where the file used it,
+            # when it was loaded: setting it now changes nothing
+            users = _paths_ending_in(cfg, top)
+            hint = f'; set {" / ".join(users[:3])} instead' if users else ''
+            raise ValueError(f"--cfg-options {option}: '{top}' is a variable of the config file, "
+                             'already used where the file wrote it; nothing reads it after '
+                             f'loading, so the option would change nothing{hint}')
+
+
+def _paths_ending_in(cfg, key: str) -> list:
+    """Config paths below the top level whose last key is ``key`` (where a variable went)."""
+    found = []
+
+    def walk(path, value):
+        children = (value.items() if isinstance(value, dict)
+                    else enumerate(value) if isinstance(value, (list, tuple)) else ())
+        for name, child in children:
+            if name == key and path:
+                found.append(f'{path}.{name}')
+            walk(f'{path}.{name}' if path else str(name), child)
+
+    walk('', cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg)
+    return found
 
 
 def _optim_wrapper_cfgs(optim_wrapper: dict) -> list:
