@@ -46,8 +46,14 @@ def parse_args():
     args.checkpoint = args.checkpoint or args.checkpoint_pos
     if args.dump and osp.splitext(args.dump)[1].lower() != '.npz':
         parser.error(f'--dump {args.dump}: the file must end in .npz (plain arrays, no pickle)')
+    if args.out and osp.splitext(args.out)[1].lower() not in ('.json', '.csv'):
+        # checked before the evaluation, which on SYSU-MM01 takes minutes
+        parser.error(f'--out {args.out}: the file must end in .json or .csv')
     if not args.checkpoint and not args.untrained:
         parser.error('give a CHECKPOINT, or --untrained to evaluate without weights')
+    if args.checkpoint and args.untrained:
+        parser.error(f'--untrained evaluates without weights: drop it, or the checkpoint '
+                     f'{args.checkpoint}')
     if args.checkpoint and not osp.isfile(args.checkpoint):
         parser.error(f'checkpoint not found: {args.checkpoint}')
     return args

@@ -44,6 +44,8 @@ def parse_args():
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.resume not in (None, 'auto') and not osp.isfile(args.resume):
+        parser.error(f'--resume {args.resume}: checkpoint not found')
     return args
 
 

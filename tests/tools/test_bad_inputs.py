@@ -112,6 +112,35 @@ def test_test_tool_with_a_missing_checkpoint(monkeypatch, capsys, tmp_path):
     assert f'checkpoint not found: {tmp_path / "nope.pth"}' in capsys.readouterr().err
 
 
+@pytest.mark.parametrize('args, message', [
+    (['{ckpt}', '--untrained'],
+     '--untrained evaluates without weights: drop it, or the checkpoint'),
+    (['--untrained', '--out', '{tmp}/table.txt'], '--out {tmp}/table.txt: the file must end in '
+                                                   '.json or .csv'),
+])
+def test_test_tool_refuses_contradicting_or_unwritable_arguments_before_evaluating(
+        monkeypatch, capsys, tmp_path, args, message):
+    checkpoint = tmp_path / 'epoch_1.pth'
+    checkpoint.write_bytes(b'')
+    args = [a.format(ckpt=checkpoint, tmp=tmp_path) for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        run_test_tool(monkeypatch, REPO / 'configs' / 'agw' / 'agw_r18_synthetic.py', *args)
+    assert exit_info.value.code == 2
+    assert message.format(tmp=tmp_path) in capsys.readouterr().err
+
+
+def test_train_tool_with_a_missing_resume_checkpoint_stops_before_writing(monkeypatch, capsys,
+                                                                          tmp_path):
+    config = REPO / 'configs' / 'agw' / 'agw_r18_synthetic.py'
+    monkeypatch.setattr(sys, 'argv', ['tools/train.py', str(config), '--work-dir',
+                                      str(tmp_path / 'work'), '--resume', str(tmp_path / 'nope.pth')])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(REPO / 'tools' / 'train.py'), run_name='__main__')
+    assert exit_info.value.code == 2
+    assert f'--resume {tmp_path / "nope.pth"}: checkpoint not found' in capsys.readouterr().err
+    assert not (tmp_path / 'work').exists()
+
+
 def test_test_tool_with_another_models_checkpoint_lists_the_keys(synthetic_root, tmp_path,
                                                                  monkeypatch):
     agw = tiny_agw_cfg(synthetic_root / 'SYSU-MM01', tmp_path / 'work')

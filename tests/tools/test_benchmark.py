@@ -30,6 +30,9 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
         assert r['gflops_per_image'] > 0
     printed = capsys.readouterr().out
     assert 'img/s' in printed
+    # no MFU on a CPU: its small matmul is no peak
+    row = next(line for line in printed.splitlines() if line.startswith(names[0]))
+    assert row.split()[-2] == '-' and '%' not in row
     profile = result['results'][0]['profile']
     times = [ms for _, ms, _ in profile['top']]
     # the costliest operators, costliest first, within the per-step total
