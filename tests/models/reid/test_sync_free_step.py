@@ -74,14 +74,25 @@ def test_training_steps_after_the_first_make_no_host_sync(config, dtype):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
-def test_clipped_training_steps_make_no_host_sync_and_keep_the_norm_on_the_gpu(dtype):
+def test_clipped_training_steps_make_no_host_sync_and_keep_the_norm_on_the_gpu():
     # a max_norm far below any real gradient norm: every step clips
-    model, optim_wrapper, batch = build_step(PACKED[0], dtype, clip_grad=dict(max_norm=1e-3))
-    warm_up(model, optim_wrapper, batch)
-    optim_wrapper.grad_norm = None
-    steps_refusing_syncs(model, optim_wrapper, batch)
-    norm = optim_wrapper.grad_norm
-    assert norm is not None and norm.is_cuda and norm.ndim == 0
-    # the norm before clipping, of unscaled (fp16) gradients: finite and above the threshold
-    assert torch.isfinite(norm) and float(norm) > 1e-3
+    norms = {}
+    for dtype in ('bfloat16', 'float16'):
+        torch.manual_seed(0)
+        model, optim_wrapper, batch = build_step(PACKED[0], dtype, clip_grad=dict(max_norm=1e-3))
+        warm_up(model, optim_wrapper, batch)
+        for _ in range(8):
+            scales = scales_of(optim_wrapper)
+            optim_wrapper.grad_norm = None
+            steps_refusing_syncs(model, optim_wrapper, batch, steps=1)
+            norm = optim_wrapper.grad_norm
+            assert norm is not None and norm.is_cuda and norm.ndim == 0
+            # an fp16 step may still overflow (its norm is inf and the scale drops): take
+            # the norm of one that did not
+            if all(a >= b for a, b in zip(scales_of(optim_wrapper), scales)):
+                break
+        assert torch.isfinite(norm) and float(norm) > 1e-3, (dtype, norm)
+        norms[dtype] = float(norm)
+    # the fp16 norm is of unscaled gradients: near bf16's (measured 27 / 20 on an H100), not
+    # the loss scale (2^15 after warm-up) times it
+    assert 0.25 < norms['float16'] / norms['bfloat16'] < 4, norms
