@@ -179,7 +179,7 @@ def _type_name(component_type) -> str:
 
 
 def _classes(component_type) -> list:
-    """The classes (or functions) a ``type`` names, in any of vireid's registries and their parents."""
+    """The classes (or functions) a ``type`` names, in vireid's registries and their parents."""
     if isinstance(component_type, str):
         registries = [r for r in vars(vireid.registry).values() if isinstance(r, Registry)]
         classes = [r.get(component_type) for r in registries]
