@@ -1,9 +1,14 @@
 """vireid's IterBasedTrainLoop: MMEngine's, restarting the dataloader at each epoch end without a pause."""
+from pathlib import Path
+
 import mmengine.runner.loops
 import pytest
+import torch
 from mmengine.runner import Runner
+from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from vireid.engine import IterBasedTrainLoop
+from vireid.engine.runner.iter_based_train_loop import RestartingDataloaderIterator
 
 
 def tiny_epochs_cfg(tiny_cfg, loop_type: str, iters: int):
@@ -40,3 +45,39 @@ def test_mmengines_loop_would_have_slept(tiny_cfg, monkeypatch):
     assert type(runner.train_loop) is mmengine.runner.loops.IterBasedTrainLoop
     with pytest.raises(AssertionError, match='slept 2 s'):
         runner.train()
+
+
+def test_the_documented_step_recipe_checkpoints_by_steps(tiny_cfg):
+    # docs/customize.md: without the checkpoint hook's by_epoch=False, one checkpoint at the end
+    cfg = tiny_epochs_cfg(tiny_cfg, 'IterBasedTrainLoop', iters=12)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=4)
+    cfg.log_processor = dict(by_epoch=False)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    saved = sorted(p.name for p in Path(cfg.work_dir).glob('*.pth'))
+    assert saved == ['iter_12.pth', 'iter_4.pth', 'iter_8.pth']
+
+
+class EpochRecordingSampler(torch.utils.data.Sampler):
+    def __init__(self, size):
+        self.size, self.epochs = size, []
+
+    def __iter__(self):
+        return iter(range(self.size))
+
+    def __len__(self):
+        return self.size
+
+    def set_epoch(self, epoch):
+        self.epochs.append(epoch)
+
+
+def test_a_loader_built_from_a_batch_sampler_gets_the_next_epoch_through_it():
+    # a DataLoader given a batch_sampler has a plain SequentialSampler as .sampler
+    sampler = EpochRecordingSampler(4)
+    loader = torch.utils.data.DataLoader(
+        list(range(4)), batch_sampler=torch.utils.data.BatchSampler(sampler, 2, drop_last=False))
+    iterator = RestartingDataloaderIterator(_InfiniteDataloaderIterator(loader))
+    batches = [next(iterator).tolist() for _ in range(5)]
+    assert batches == [[0, 1], [2, 3], [0, 1], [2, 3], [0, 1]]
+    assert sampler.epochs == [1, 2]
