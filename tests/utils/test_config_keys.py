@@ -203,3 +203,14 @@ def test_a_class_named_by_an_acronym_gets_the_article_it_is_read_with(tmp_path):
                                          r"argument 'lrr'; did you mean 'lr'\?"):
         check_config_keys(child_config(
             tmp_path, "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, lrr=0.1))"))
+
+
+def test_mmengines_lr_schedulers_are_checked_against_the_scheduler_their_mixin_wraps(tmp_path):
+    # LinearLR(LRSchedulerMixin, LinearParamScheduler): the mixin passes **kwargs on
+    with pytest.raises(ValueError, match=r"param_scheduler.0.start_factr .*: param_scheduler.0 is a "
+                                         r"LinearLR, which takes no argument 'start_factr'; did "
+                                         r"you mean 'start_factor'\?"):
+        check_config_keys(child_config(tmp_path, "param_scheduler = [dict(type='LinearLR', "
+                                                 "start_factr=0.1, end=2)]"))
+    check_config_keys(child_config(tmp_path, "param_scheduler = [dict(type='LinearLR', "
+                                             "start_factor=0.1, end=2, by_epoch=False)]"))

@@ -12,6 +12,8 @@ from typing import Dict, Iterator, Optional, Tuple
 from mmengine.hooks import Hook
 from mmengine.model.weight_init import BaseInit
 from mmengine.optim import BaseOptimWrapper
+from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
+from mmengine.optim.scheduler.momentum_scheduler import MomentumSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 from mmengine.registry import Registry
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, LogProcessor, TestLoop, ValLoop
@@ -40,6 +42,10 @@ BUILDER_KEYS_BY_PATH = (('optim_wrapper.*', BaseOptimWrapper, {'modules'}), )
 # names
 BUILDER_KEYS_BY_LAST_KEY = dict(init_cfg={'override'}, override={'name'},
                                 norm_cfg={'requires_grad'})
+# MMEngine's classes that hand their **kwargs to the next class of the MRO unchanged: its LR
+# and momentum schedulers (LinearLR = LRSchedulerMixin + LinearParamScheduler) are checked
+# against the parameter scheduler they wrap
+PASSING_KWARGS_ON = (LRSchedulerMixin, MomentumSchedulerMixin)
 # what the Runner builds for a top-level dict without a type, and the keys it pops first
 DATALOADER_BUILDER_KEYS = frozenset({'num_batch_per_epoch', 'disable_subprocess_warning'})
 UNTYPED_TOP_LEVEL = dict(val_cfg=ValLoop, test_cfg=TestLoop, log_processor=LogProcessor,
@@ -217,8 +223,8 @@ def _parameter_names(component) -> Optional[set]:
         names |= signature[0]
         if not signature[1]:
             return names
-        if not klass.__module__.startswith('vireid.'):
-            return None  # only vireid's own classes are known to pass **kwargs to their base
+        if not (klass.__module__.startswith('vireid.') or klass in PASSING_KWARGS_ON):
+            return None  # only these classes are known to pass **kwargs to their base
     return None
 
 
