@@ -15,6 +15,15 @@ GPUS=${GPUS:-1}
 DIR=$(cd "$(dirname "$0")/.." && pwd)
 export PYTHONPATH="$DIR:${PYTHONPATH:-}"
 
+for arg in "$@"; do
+    case "$arg" in
+        --work-dir|--work-dir=*|--resume|--resume=*|--launcher|--launcher=*)
+            # the script sets them per trial; a second one would win and train elsewhere
+            echo "regdb_trials.sh: $arg is set per trial (WORK_DIR/trial_T, resumed); drop it" >&2
+            exit 2 ;;
+    esac
+done
+
 results=()
 for t in $TRIALS; do
     trial_dir="$WORK_DIR/trial_$t"

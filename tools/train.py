@@ -44,7 +44,8 @@ def parse_args():
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if args.resume not in (None, 'auto') and not osp.isfile(args.resume):
+    if args.resume not in (None, 'auto') and '://' not in args.resume and not osp.isfile(
+            args.resume):  # a URL goes to MMEngine's file backends
         parser.error(f'--resume {args.resume}: checkpoint not found')
     return args
 

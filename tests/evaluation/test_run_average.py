@@ -26,6 +26,12 @@ def test_runs_average_to_their_mean_and_the_spread_between_them():
     assert averaged['R1'] == pytest.approx(55.0) and 'R1_std' not in averaged
 
 
+def test_a_csv_run_without_the_headline_aliases_averages_with_json_runs():
+    csv_like = {k: v for k, v in RUN_B.items() if '/' in k}
+    averaged = average_runs({'a.json': RUN_A, 'b.csv': csv_like})
+    assert averaged['regdb/vis2ir/R1'] == pytest.approx(55.0) and 'R1' not in averaged
+
+
 def test_runs_of_other_modes_one_run_or_a_run_twice_are_refused():
     partial = {k: v for k, v in RUN_B.items() if k != 'regdb/vis2ir/mAP'}
     with pytest.raises(ValueError, match=r"^b lacks 'regdb/vis2ir/mAP', unlike a"):

@@ -141,6 +141,24 @@ def test_train_tool_with_a_missing_resume_checkpoint_stops_before_writing(monkey
     assert not (tmp_path / 'work').exists()
 
 
+def test_train_tool_resume_with_nothing_to_resume_keeps_the_configs_load_from(monkeypatch,
+                                                                          capsys, tmp_path):
+    built = {}
+
+    def from_cfg(cfg):
+        built.update(resume=cfg.resume, load_from=cfg.load_from)
+        raise SystemExit(0)  # stop before building anything
+
+    monkeypatch.setattr(Runner, 'from_cfg', from_cfg)
+    monkeypatch.setattr(sys, 'argv', [
+        'tools/train.py', str(REPO / 'configs' / 'agw' / 'agw_r18_synthetic.py'), '--work-dir',
+        str(tmp_path / 'work'), '--resume', '--cfg-options', 'load_from=pretrained.pth'])
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(REPO / 'tools' / 'train.py'), run_name='__main__')
+    assert built == dict(resume=False, load_from='pretrained.pth')
+    assert f'--resume: no checkpoint in {tmp_path / "work"} yet' in capsys.readouterr().out
+
+
 def test_test_tool_with_another_models_checkpoint_lists_the_keys(synthetic_root, tmp_path,
                                                                  monkeypatch):
     agw = tiny_agw_cfg(synthetic_root / 'SYSU-MM01', tmp_path / 'work')

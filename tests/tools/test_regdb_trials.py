@@ -1,5 +1,8 @@
 """tools/regdb_trials.sh: one model per RegDB trial, each tested on its split, then averaged."""
 import json
+import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +81,19 @@ def test_a_second_run_keeps_finished_trials_and_redoes_an_unfinished_one(two_tri
     assert (runs / 'trial_2' / 'results.json').is_file()
     assert not (runs / 'trial_2' / 'epoch_2.pth').exists()
     assert (runs / 'average.json').is_file()
+
+
+@pytest.mark.parametrize('arg', ['--work-dir', '--resume', '--launcher=pytorch'])
+def test_options_the_script_sets_per_trial_are_refused_before_training(tmp_path, arg):
+    result = subprocess.run(['bash', 'tools/regdb_trials.sh', 'configs/agw/agw_r50_regdb.py',
+                             str(tmp_path / 'runs'), '--amp', arg, 'x'], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert f'{arg} is set per trial' in result.stderr
+    assert not (tmp_path / 'runs').exists()
+
+
+def test_average_runs_refuses_a_file_given_twice(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, 'argv', ['average_runs.py', 'a.json', 'b.json', 'a.json'])
+    with pytest.raises(SystemExit, match='a.json is given more than once'):
+        runpy.run_path(str(ROOT / 'tools/analysis_tools/average_runs.py'), run_name='__main__')

@@ -82,8 +82,10 @@ def test_a_typed_train_loop_with_by_epoch_is_refused_as_the_runner_would():
     cfg.train_cfg.by_epoch = False
     with pytest.raises(ValueError, match=r"train_cfg is an EpochBasedTrainLoop, which takes no "
                                          r"argument 'by_epoch'; by_epoch picks the loop only in a "
-                                         r"train_cfg without a type: for training by steps set "
-                                         r"train_cfg.type='IterBasedTrainLoop' and max_iters$"):
+                                         r"train_cfg without a type: to train by steps, write "
+                                         r"train_cfg = dict\(_delete_=True, "
+                                         r"type='IterBasedTrainLoop', max_iters=...\) in a config "
+                                         r"\(docs/customize.md\)$"):
         check_config_keys(cfg)
     del cfg.train_cfg['type']  # untyped, by_epoch picks the loop: max_epochs is then wrong
     with pytest.raises(ValueError, match=r"train_cfg \(no type, by_epoch=False\) is MMEngine's "

@@ -21,6 +21,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    repeated = sorted({path for path in args.results if args.results.count(path) > 1})
+    if repeated:
+        raise SystemExit(f'average_runs.py: {repeated[0]} is given more than once')
     runs = {path: load_results(path) for path in args.results}
     averaged = average_runs(runs)
     print(f'mean ± std over {len(runs)} runs: {", ".join(runs)}')

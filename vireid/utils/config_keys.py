@@ -142,8 +142,9 @@ def _message(cfg, options: dict, typed_by: dict, path: str, key: str, component,
     hint = f"; did you mean '{close[0]}'?" if close else ''
     node = cfg[path.split('.')[0]]
     if path == 'train_cfg' and key == 'by_epoch' and 'type' in node:
-        hint = ("; by_epoch picks the loop only in a train_cfg without a type: for training by "
-                "steps set train_cfg.type='IterBasedTrainLoop' and max_iters")
+        hint = ("; by_epoch picks the loop only in a train_cfg without a type: to train by "
+                "steps, write train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', "
+                "max_iters=...) in a config (docs/customize.md)")
     if path == 'train_cfg' and 'type' not in node:
         by_epoch = node.get('by_epoch', True)
         what = f'train_cfg (no type, by_epoch={by_epoch}) is MMEngine\'s {_type_name(component)}'

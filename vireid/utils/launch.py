@@ -15,9 +15,9 @@ from vireid.utils.fast_path import use_fast_path
 # top-level keys MMEngine's Runner reads from a config besides its arguments
 RUNNER_CONFIG_KEYS = ('model_wrapper_cfg', 'compile', 'activation_checkpointing',
                       'efficient_conv_bn_eval', 'sync_bn', 'find_unused_parameters')
-# top-level keys vireid reads after loading: the fast path's image size, the inference API's
-# test pipeline
-VIREID_CONFIG_KEYS = ('img_h', 'img_w', 'test_pipeline')
+# top-level keys vireid reads after loading: the inference API's test pipeline (for a config
+# whose test loader has none)
+VIREID_CONFIG_KEYS = ('test_pipeline', )
 
 
 def apply_common_args(cfg: Config, args) -> None:
@@ -75,7 +75,8 @@ def check_top_level_keys(cfg: Config, options: dict) -> None:
             # a variable of the file (max_epochs = 80) was read where the file used it,
             # when it was loaded: setting it now changes nothing
             users = _paths_ending_in(cfg, top)
-            hint = f'; set {" / ".join(users[:3])} instead' if users else ''
+            hint = (f'; set {" / ".join(users[:3])} instead (keys the file computed from it, '
+                    'such as a schedule\'s end, keep their values)' if users else '')
             raise ValueError(f"--cfg-options {option}: '{top}' is a variable of the config file, "
                              'already used where the file wrote it; nothing reads it after '
                              f'loading, so the option would change nothing{hint}')

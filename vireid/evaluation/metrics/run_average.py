@@ -63,7 +63,8 @@ def average_runs(runs: Dict[str, Dict[str, float]]) -> Dict[str, float]:
     over trials.
 
     A run's own ``*_std`` keys (its spread over the gallery trials) are not
-    averaged: the spread that matters here is the one between runs. Runs of
+    averaged: the spread that matters here is the one between runs; a
+    headline alias (``R1``) is averaged where every run has one. Runs of
     different protocols or modes are refused, and so is the same run given
     twice (identical metrics).
     """
@@ -71,6 +72,10 @@ def average_runs(runs: Dict[str, Dict[str, float]]) -> Dict[str, float]:
         raise ValueError(f'averaging needs at least two runs, got {len(runs)}: {list(runs)}')
     keyed = {name: {k: v for k, v in metrics.items() if not k.endswith(STD)}
              for name, metrics in runs.items()}
+    # headline aliases ('R1', 'mAP') are in .json results only: averaged where every run has them
+    aliases = set.intersection(*({k for k in m if not _KEY.search(k)} for m in keyed.values()))
+    keyed = {name: {k: v for k, v in metrics.items() if _KEY.search(k) or k in aliases}
+             for name, metrics in keyed.items()}
     (first, expected), *others = keyed.items()
     seen = {}
     for name, metrics in keyed.items():
