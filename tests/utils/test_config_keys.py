@@ -216,3 +216,8 @@ def test_mmengines_lr_schedulers_are_checked_against_the_scheduler_their_mixin_w
                                                  "start_factr=0.1, end=2)]"))
     check_config_keys(child_config(tmp_path, "param_scheduler = [dict(type='LinearLR', "
                                              "start_factor=0.1, end=2, by_epoch=False)]"))
+    # the mixin gives the parameter scheduler its param_name itself
+    with pytest.raises(ValueError, match=r"param_scheduler.0 is a LinearLR, which takes no "
+                                         r"argument 'param_name'"):
+        check_config_keys(child_config(tmp_path, "param_scheduler = [dict(type='LinearLR', "
+                                                 "param_name='lr', end=2)]"))

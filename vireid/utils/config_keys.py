@@ -42,10 +42,10 @@ BUILDER_KEYS_BY_PATH = (('optim_wrapper.*', BaseOptimWrapper, {'modules'}), )
 # names
 BUILDER_KEYS_BY_LAST_KEY = dict(init_cfg={'override'}, override={'name'},
                                 norm_cfg={'requires_grad'})
-# MMEngine's classes that hand their **kwargs to the next class of the MRO unchanged: its LR
+# MMEngine's classes that hand their **kwargs on to the next class of the MRO: its LR
 # and momentum schedulers (LinearLR = LRSchedulerMixin + LinearParamScheduler) are checked
-# against the parameter scheduler they wrap
-PASSING_KWARGS_ON = (LRSchedulerMixin, MomentumSchedulerMixin)
+# against the parameter scheduler they wrap, less the argument they fill themselves
+PASSING_KWARGS_ON = {LRSchedulerMixin: {'param_name'}, MomentumSchedulerMixin: {'param_name'}}
 # what the Runner builds for a top-level dict without a type, and the keys it pops first
 DATALOADER_BUILDER_KEYS = frozenset({'num_batch_per_epoch', 'disable_subprocess_warning'})
 UNTYPED_TOP_LEVEL = dict(val_cfg=ValLoop, test_cfg=TestLoop, log_processor=LogProcessor,
@@ -214,7 +214,7 @@ def _parameter_names(component) -> Optional[set]:
     if not inspect.isclass(component):
         signature = _signature(component)
         return None if signature is None or signature[1] else signature[0]
-    names = set()
+    names, filled = set(), set()
     for klass in component.__mro__:
         if '__init__' not in vars(klass):
             continue
@@ -223,7 +223,8 @@ def _parameter_names(component) -> Optional[set]:
             return None
         names |= signature[0]
         if not signature[1]:
-            return names
+            return names - filled
+        filled |= PASSING_KWARGS_ON.get(klass, set())
         if not (klass.__module__.startswith('vireid.') or klass in PASSING_KWARGS_ON):
             return None  # only these classes are known to pass **kwargs to their base
     return None
