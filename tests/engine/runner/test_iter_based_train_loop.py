@@ -81,3 +81,29 @@ def test_a_loader_built_from_a_batch_sampler_gets_the_next_epoch_through_it():
     batches = [next(iterator).tolist() for _ in range(5)]
     assert batches == [[0, 1], [2, 3], [0, 1], [2, 3], [0, 1]]
     assert sampler.epochs == [1, 2]
+
+
+class WorkerTag(torch.utils.data.Dataset):
+    """Each item is the tag its worker's init function set (0: none ran)."""
+    tag = 0
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return WorkerTag.tag
+
+
+def tag_worker(worker_id):
+    WorkerTag.tag = 7
+
+
+@pytest.mark.parametrize('persistent', [False, True])
+def test_workers_start_at_the_first_batch_with_what_the_hooks_set_up(persistent):
+    # MMEngine's loop starts the loader when it is built; EpochSeedHook sets the workers'
+    # init function in before_train, after that
+    loader = torch.utils.data.DataLoader(WorkerTag(), batch_size=2, num_workers=1,
+                                         persistent_workers=persistent)
+    iterator = RestartingDataloaderIterator(_InfiniteDataloaderIterator(loader))
+    loader.worker_init_fn = tag_worker
+    assert [next(iterator).tolist() for _ in range(3)] == [[7, 7]] * 3

@@ -7,7 +7,8 @@ from vireid.registry import LOOPS
 
 class RestartingDataloaderIterator(_InfiniteDataloaderIterator):
     """Restarts the dataloader at its end as MMEngine's does (the sampler gets the next epoch),
-    without ``time.sleep(2)`` and without the warning each time.
+    without ``time.sleep(2)`` and without the warning each time, and starts its workers at the
+    first batch rather than when the loop is built.
 
     MMEngine sleeps "to prevent a possible deadlock" that its maintainers
     could not reproduce (mmcv#1912). The identity sampler ends an epoch
@@ -17,10 +18,18 @@ class RestartingDataloaderIterator(_InfiniteDataloaderIterator):
     """
 
     def __init__(self, started: _InfiniteDataloaderIterator):
-        # take over the started iterator: a second iter() would start the workers again
         self.__dict__.update(vars(started))
+        if getattr(self._dataloader, 'num_workers', 0) > 0:
+            # MMEngine started the workers when the loop was built, before the before_train
+            # hooks could set them up (EpochSeedHook's worker seeding): start them at the
+            # first batch instead; torch keeps persistent workers on the loader itself
+            self._iterator = None
+            if getattr(self._dataloader, '_iterator', None) is not None:
+                self._dataloader._iterator = None
 
     def __next__(self):
+        if self._iterator is None:
+            self._iterator = iter(self._dataloader)
         try:
             return next(self._iterator)
         except StopIteration:
