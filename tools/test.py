@@ -12,7 +12,7 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from vireid.engine import describe_mismatch, set_trust_checkpoints
-from vireid.evaluation import dump_results, format_protocol_table
+from vireid.evaluation.metrics import RESULTS_SUFFIXES, dump_results, format_protocol_table
 from vireid.models.utils import unwrap
 from vireid.utils import register_all_modules
 from vireid.utils.launch import apply_common_args
@@ -46,7 +46,7 @@ def parse_args():
     args.checkpoint = args.checkpoint or args.checkpoint_pos
     if args.dump and osp.splitext(args.dump)[1].lower() != '.npz':
         parser.error(f'--dump {args.dump}: the file must end in .npz (plain arrays, no pickle)')
-    if args.out and osp.splitext(args.out)[1].lower() not in ('.json', '.csv'):
+    if args.out and osp.splitext(args.out)[1].lower() not in RESULTS_SUFFIXES:
         # checked before the evaluation, which on SYSU-MM01 takes minutes
         parser.error(f'--out {args.out}: the file must end in .json or .csv')
     if not args.checkpoint and not args.untrained:

@@ -10,7 +10,6 @@ import inspect
 from typing import Dict, Iterator, Optional, Tuple
 
 from mmengine.hooks import Hook
-from mmengine.model.weight_init import BaseInit
 from mmengine.optim import BaseOptimWrapper
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.momentum_scheduler import MomentumSchedulerMixin
@@ -31,15 +30,14 @@ BUILDER_KEYS_BY_BASE = (
     (BaseVisBackend, {'name'}),  # Visualizer.__init__
     (_ParamScheduler, {'convert_to_iter_based'}),  # build_scheduler_from_cfg
     (BaseOptimWrapper, {'constructor', 'paramwise_cfg'}),  # build_optim_wrapper
-    (BaseInit, {'override'}),  # mmengine.model.initialize
     # mmcv's build_norm_layer
     ((_NormBase, nn.GroupNorm, nn.LayerNorm), {'requires_grad'}),
 )
 # vireid's MultiOptimWrapperConstructor reads the modules of each key's wrapper
 BUILDER_KEYS_BY_PATH = (('optim_wrapper.*', BaseOptimWrapper, {'modules'}), )
-# mmengine's initialize pops an init_cfg's override (PretrainedInit is no
-# BaseInit), whose dicts name their module; and build_norm_layer what a norm_cfg
-# names
+# mmengine's initialize pops an init_cfg's override (its initialisers other than
+# PretrainedInit take **kwargs and are not checked), whose dicts name their module;
+# build_norm_layer pops requires_grad from whatever a norm_cfg names
 BUILDER_KEYS_BY_LAST_KEY = dict(init_cfg={'override'}, override={'name'},
                                 norm_cfg={'requires_grad'})
 # MMEngine's classes that hand their **kwargs on to the next class of the MRO: its LR
@@ -68,10 +66,11 @@ def check_config_keys(cfg, options: Optional[dict] = None,
     options = options or {}
     faults = []
     for path, node, component in _components(cfg):
-        taken = _arguments_taken(component)
+        classes = _classes(component)
+        taken = _arguments_taken(classes)
         if taken is None:
             continue
-        popped = _builder_keys(path, component, untyped='type' not in node)
+        popped = _builder_keys(path, classes, untyped='type' not in node)
         faults += [(path, key, component, taken, popped) for key in node
                    if key not in taken | popped]
     if faults:
@@ -80,18 +79,20 @@ def check_config_keys(cfg, options: Optional[dict] = None,
         raise ValueError(_message(cfg, options, typed_by or {}, *faults[0]))
 
 
-def _builder_keys(path: str, component, untyped: bool) -> set:
-    """Keys the builder of the component at ``path`` reads itself."""
+def _builder_keys(path: str, classes: list, untyped: bool) -> set:
+    """Keys the builder of the component at ``path`` (of one of ``classes``) reads itself."""
+    def built_as(base) -> bool:
+        return any(inspect.isclass(cls) and issubclass(cls, base) for cls in classes)
+
     keys = {'type', '_scope_'}
-    for cls in _classes(component):
-        for base, popped in BUILDER_KEYS_BY_BASE:
-            if inspect.isclass(cls) and issubclass(cls, base):
-                keys |= popped
+    for base, popped in BUILDER_KEYS_BY_BASE:
+        if built_as(base):
+            keys |= popped
     parts = path.split('.')
     for pattern, base, popped in BUILDER_KEYS_BY_PATH:
         wanted = pattern.split('.')
-        if len(wanted) == len(parts) and all(w in ('*', p) for w, p in zip(wanted, parts)) and any(
-                inspect.isclass(cls) and issubclass(cls, base) for cls in _classes(component)):
+        if len(wanted) == len(parts) and all(w in ('*', p) for w, p in zip(wanted, parts)) and (
+                built_as(base)):
             keys |= popped
     keys |= BUILDER_KEYS_BY_LAST_KEY.get(parts[-1], set())
     if parts[-1].isdigit() and len(parts) > 1:  # an item of a list under that key
@@ -110,20 +111,20 @@ def _components(cfg) -> Iterator[Tuple[str, dict, object]]:
             implied = _implied_type(key, value)
             if implied is not None:
                 yield key, value, implied
-        yield from _typed(key, value)
+        for path, node in config_nodes(key, value):
+            if isinstance(node, dict) and (isinstance(node.get('type'), str)
+                                           or callable(node.get('type'))):
+                yield path, node, node['type']
 
 
-def _typed(path: str, value) -> Iterator[Tuple[str, dict, object]]:
-    if isinstance(value, dict):
-        if isinstance(value.get('type'), str) or callable(value.get('type')):
-            yield path, value, value['type']
-        children = value.items()
-    elif isinstance(value, (list, tuple)):
-        children = enumerate(value)
-    else:
-        return
+def config_nodes(path: str, value) -> Iterator[Tuple[str, object]]:
+    """``(path, value)`` of ``value`` and of everything in its dicts and lists, outermost first
+    (list items are named by their index: ``train_dataloader.dataset.pipeline.2``)."""
+    yield path, value
+    children = (value.items() if isinstance(value, dict)
+                else enumerate(value) if isinstance(value, (list, tuple)) else ())
     for key, child in children:
-        yield from _typed(f'{path}.{key}', child)
+        yield from config_nodes(f'{path}.{key}', child)
 
 
 def _implied_type(key: str, node: dict):
@@ -195,9 +196,8 @@ def _classes(component_type) -> list:
     return [c for c in classes if callable(c)]
 
 
-def _arguments_taken(component_type) -> Optional[set]:
-    """Argument names of the class(es) a ``type`` names; ``None`` if unknown."""
-    classes = _classes(component_type)
+def _arguments_taken(classes: list) -> Optional[set]:
+    """Argument names of the class(es) a ``type`` names (:func:`_classes`); ``None`` if unknown."""
     if not classes:
         return None
     taken = set()

@@ -9,7 +9,7 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from vireid.utils.config_keys import check_config_keys
+from vireid.utils.config_keys import check_config_keys, config_nodes
 from vireid.utils.fast_path import use_fast_path
 
 # top-level keys MMEngine's Runner reads from a config besides its arguments
@@ -82,20 +82,10 @@ def check_top_level_keys(cfg: Config, options: dict) -> None:
                              f'loading, so the option would change nothing{hint}')
 
 
-def _paths_ending_in(cfg, key: str) -> list:
+def _paths_ending_in(cfg: Config, key: str) -> list:
     """Config paths below the top level whose last key is ``key`` (where a variable went)."""
-    found = []
-
-    def walk(path, value):
-        children = (value.items() if isinstance(value, dict)
-                    else enumerate(value) if isinstance(value, (list, tuple)) else ())
-        for name, child in children:
-            if name == key and path:
-                found.append(f'{path}.{name}')
-            walk(f'{path}.{name}' if path else str(name), child)
-
-    walk('', cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg)
-    return found
+    return [path for top, value in cfg.items() for path, _ in config_nodes(top, value)
+            if '.' in path and path.rsplit('.', 1)[1] == key]
 
 
 def _optim_wrapper_cfgs(optim_wrapper: dict) -> list:

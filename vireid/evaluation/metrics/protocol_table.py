@@ -8,6 +8,8 @@ import re
 from typing import Dict, List, Tuple
 
 COLUMNS = ('R1', 'R5', 'R10', 'R20', 'mAP', 'mINP')
+# what dump_results writes and load_results reads
+RESULTS_SUFFIXES = ('.json', '.csv')
 # '<protocol>/<mode>/<name>' or '<protocol>/<mode>/<name>_std'; an evaluator
 # prefix in front ('val/sysu/all-single/R1') is allowed.
 _KEY = re.compile(r'(?:^|/)(?P<protocol>[^/]+)/(?P<mode>[^/]+)/'
@@ -70,7 +72,7 @@ def dump_results(metrics: Dict[str, float], path: str) -> str:
     Returns the path written.
     """
     suffix = osp.splitext(path)[1].lower()
-    if suffix not in ('.json', '.csv'):
+    if suffix not in RESULTS_SUFFIXES:
         raise ValueError(f'cannot write results to {path}: the suffix must '
                          'be .json or .csv')
     folder = osp.dirname(osp.abspath(path))

@@ -11,7 +11,7 @@ from typing import Dict
 
 import numpy as np
 
-from .protocol_table import _KEY
+from .protocol_table import _KEY, RESULTS_SUFFIXES
 
 STD = '_std'
 
@@ -19,7 +19,7 @@ STD = '_std'
 def load_results(path: str) -> Dict[str, float]:
     """The metrics ``dump_results`` wrote to ``path`` (``.json`` or ``.csv``)."""
     suffix = osp.splitext(path)[1].lower()
-    if suffix not in ('.json', '.csv'):
+    if suffix not in RESULTS_SUFFIXES:
         raise ValueError(f'{path}: results must be a .json or .csv file from tools/test.py --out')
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: no such results file')
@@ -70,12 +70,11 @@ def average_runs(runs: Dict[str, Dict[str, float]]) -> Dict[str, float]:
     """
     if len(runs) < 2:
         raise ValueError(f'averaging needs at least two runs, got {len(runs)}: {list(runs)}')
-    keyed = {name: {k: v for k, v in metrics.items() if not k.endswith(STD)}
-             for name, metrics in runs.items()}
     # headline aliases ('R1', 'mAP') are in .json results only: averaged where every run has them
-    aliases = set.intersection(*({k for k in m if not _KEY.search(k)} for m in keyed.values()))
-    keyed = {name: {k: v for k, v in metrics.items() if _KEY.search(k) or k in aliases}
-             for name, metrics in keyed.items()}
+    aliases = set.intersection(*({k for k in m if not _KEY.search(k)} for m in runs.values()))
+    keyed = {name: {k: v for k, v in metrics.items()
+                    if not k.endswith(STD) and (_KEY.search(k) or k in aliases)}
+             for name, metrics in runs.items()}
     (first, expected), *others = keyed.items()
     seen = {}
     for name, metrics in keyed.items():
