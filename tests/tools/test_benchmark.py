@@ -17,7 +17,7 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
         '--test-batch-size', '4', '--out', str(out), '--cfg-options',
         'train_dataloader.sampler.num_ids=2', 'train_dataloader.sampler.num_instances=1',
         'model.backbone.base_channels=8', 'model.head.in_channels=64']
-        + ['--profile', '2'])
+        + ['--profile', '2', '--host-profile', '2'])
     runpy.run_path(str(ROOT / 'tools/analysis_tools/benchmark.py'), run_name='__main__')
     result = json.loads(out.read_text())
     names = [r['name'] for r in result['results']]
@@ -39,6 +39,14 @@ def test_benchmark_runs_on_cpu_with_tiny_settings(task, tmp_path, monkeypatch, c
     assert times == sorted(times, reverse=True) and 0 < sum(times) <= profile['device_ms']
     assert profile['kernels'] >= len(times)
     assert 'CPU operator time per step' in printed
+    host = result['results'][0]['host_profile']
+    host_times = [ms for _, ms, _ in host['top']]
+    assert host['host_ms'] > 0 and host_times == sorted(host_times, reverse=True)
+    # the breakdown reaches into the model: its step is among the costliest calls, once a step
+    step_name = 'train_step' if task == 'train' else 'test_step'
+    model_step = next(row for row in host['top'] if row[0].endswith(f'({step_name})'))
+    assert model_step[2] == 1 and model_step[1] <= host['profiled_ms']
+    assert 'host time per step, started on an idle device' in printed
 
 
 @pytest.mark.parametrize('amp, printed_amp', [([], 'amp=False'),

@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/benchmark.py CONFIG [--task train|test] [--data tensors|disk]
         [--iters 50] [--warmup 10] [--amp [--amp-dtype float16]] [--compile] [--channels-last] [--cuda-graph]
-        [--profile 5] [--out result.json]
+        [--profile 5] [--host-profile 5] [--out result.json]
 
 MFU is measured against the bf16 matmul rate this run measures on the same
 device; the yardstick is a plain torchvision ResNet-50 (last stride 1)
@@ -49,6 +49,10 @@ def parse_args():
     parser.add_argument('--profile', type=int, default=0, metavar='STEPS',
                         help='after timing, profile this many steps (train or test): '
                         'kernel time and kernels per step, and the costliest kernels')
+    parser.add_argument('--host-profile', type=int, default=0, metavar='STEPS',
+                        help='after timing, this many steps each started on an idle GPU: the '
+                        "host's own time per step (against --profile's GPU time: the host "
+                        'margin) and the functions it goes to (cProfile)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -107,8 +111,7 @@ def benchmark_train(cfg, args, device, peak):
             'learning rates with --cfg-options)')
     results = [bench.summarize(f'{cfg.model.type} train ({args.data})', ms, batch_size,
                                flops, peak, bench.peak_memory_gb(device))]
-    if args.profile:
-        results[0]['profile'] = bench.profile_steps(step, args.profile, device)
+    add_profiles(results[0], step, args, device)
     if not args.no_yardstick:
         del model, optim_wrapper
         num_classes = cfg.model.get('head', {}).get('num_classes', 395)
@@ -138,9 +141,22 @@ def benchmark_test(cfg, args, device, peak):
     results = [bench.summarize(f'{cfg.model.type} test embedding', ms,
                                len(batch['data_samples']), flops, peak,
                                bench.peak_memory_gb(device))]
-    if args.profile:
-        results[0]['profile'] = bench.profile_steps(step, args.profile, device)
+    add_profiles(results[0], step, args, device)
     return results
+
+
+def add_profiles(result: dict, step, args, device) -> None:
+    if args.profile:
+        result['profile'] = bench.profile_steps(step, args.profile, device)
+    if args.host_profile:
+        result['host_profile'] = bench.host_profile(step, args.host_profile, device)
+
+
+def print_host_profile(profile: dict) -> None:
+    print(f'host time per step, started on an idle device: {profile["host_ms"]:.2f} ms; '
+          f'under cProfile {profile["profiled_ms"]:.2f} ms, by cumulative time:')
+    for name, ms, calls in profile['top']:
+        print(f'  {ms:8.3f} ms {calls:7.1f}x  {name[:100]}')
 
 
 def print_profile(profile: dict, device: torch.device) -> None:
@@ -181,6 +197,8 @@ def main():
               f'{r["gflops_per_image"]:10.2f} {mfu} {r["peak_memory_gb"]:7.2f}')
     if 'profile' in results[0]:
         print_profile(results[0]['profile'], device)
+    if 'host_profile' in results[0]:
+        print_host_profile(results[0]['host_profile'])
     if len(results) == 2 and args.task == 'train':
         print(f'ratio to the yardstick: '
               f'{results[0]["images_per_s"] / results[1]["images_per_s"]:.2f}x')

@@ -1,5 +1,8 @@
 """Measurements behind tools/analysis_tools/benchmark.py: step timing, FLOPs, matmul peak, a yardstick."""
 import contextlib
+import cProfile
+import os
+import pstats
 import statistics
 import time
 from typing import Callable, Dict, List, Optional
@@ -230,3 +233,54 @@ def profile_steps(step: Callable[[int], None], steps: int, device: torch.device,
     return dict(device_ms=sum(row[1] for row in rows) / 1e3 / steps,
                 kernels=sum(row[2] for row in rows) / steps,
                 top=[(name, us / 1e3 / steps, count / steps) for name, us, count in rows[:top]])
+
+
+def host_profile(step: Callable[[int], None], steps: int, device: torch.device,
+                 top: int = 25) -> dict:
+    """Host time of ``steps`` calls that each start on an idle device, and where it goes.
+
+    A sync before each call keeps the launch queue from filling, so the time
+    until the call returns is the host's own cost of queuing the step: above
+    the step's GPU time (``profile_steps``) the training is host-bound, and
+    the margin between the two is how much slower a CPU may be. The
+    breakdown comes from a second pass under ``cProfile``, whose overhead
+    inflates Python-heavy functions: read it as shares of its own total.
+    Returns ``dict(host_ms, profiled_ms, top=[(function, ms, calls), ...])``,
+    per step, functions by cumulative time.
+    """
+    def synced_calls(offset: int) -> List[float]:
+        times = []
+        for i in range(steps):
+            if device.type == 'cuda':
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            step(offset + i)
+            times.append((time.perf_counter() - start) * 1e3)
+        return times
+
+    host_ms = statistics.median(synced_calls(0))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    profiled_ms = sum(synced_calls(steps)) / steps
+    profiler.disable()
+    rows = []
+    for (path, line, func), (_, calls, _, cumulative, _) in pstats.Stats(profiler).stats.items():
+        if path == __file__ or '_lsprof.Profiler' in func:  # the measuring, not the step
+            continue
+        rows.append((function_label(path, line, func), cumulative * 1e3 / steps, calls / steps))
+    rows.sort(key=lambda row: -row[1])
+    return dict(host_ms=host_ms, profiled_ms=profiled_ms, top=rows[:top])
+
+
+def function_label(path: str, line: int, func: str) -> str:
+    """``package/module.py:line(func)``, the path from its top-level package on."""
+    if path == '~':  # a built-in
+        return func
+    parts = os.path.normpath(path).split(os.sep)
+    for anchor in ('vireid', 'mmengine', 'torch', 'tools'):
+        if anchor in parts:
+            parts = parts[len(parts) - 1 - parts[::-1].index(anchor):]
+            break
+    else:
+        parts = parts[-2:]
+    return f'{"/".join(parts)}:{line}({func})'
