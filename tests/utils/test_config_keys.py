@@ -221,3 +221,51 @@ def test_mmengines_lr_schedulers_are_checked_against_the_scheduler_their_mixin_w
                                          r"argument 'param_name'"):
         check_config_keys(child_config(tmp_path, "param_scheduler = [dict(type='LinearLR', "
                                                  "param_name='lr', end=2)]"))
+
+
+def test_checkpoint_hook_keys_are_checked_against_the_save_they_would_reach(tmp_path):
+    from mmengine.hooks import CheckpointHook
+    # unchecked, the typo builds and fails only at the first save, an epoch into training
+    CheckpointHook(intervl=1)
+    with pytest.raises(ValueError, match=r"default_hooks.checkpoint is a CheckpointHook, which "
+                                         r"takes no argument 'intervl'; did you mean 'interval'\?"):
+        check_config_keys(child_config(tmp_path, 'default_hooks = dict(checkpoint=dict('
+                                                 'intervl=1))'))
+    # Runner.save_checkpoint's arguments are all the hook's own: none is left to pass
+    with pytest.raises(ValueError, match=r"takes no argument 'meta'"):
+        check_config_keys(child_config(tmp_path, 'default_hooks = dict(checkpoint=dict('
+                                                 'meta=dict()))'))
+    check_config_keys(child_config(tmp_path, "default_hooks = dict(checkpoint=dict("
+                                             "interval=2, save_best='auto', max_keep_ckpts=1))"))
+
+
+def test_a_class_without_its_own_init_takes_no_keys(tmp_path):
+    with pytest.raises(ValueError, match=r"custom_hooks.0 is a DistSamplerSeedHook, which takes no "
+                                         r"argument 'interval'"):
+        check_config_keys(child_config(
+            tmp_path, "custom_hooks = [dict(type='DistSamplerSeedHook', interval=1)]"))
+
+
+@pytest.mark.parametrize('body, message', [
+    ("randomness = dict(sed=0)", r"randomness.sed \(in .*\): randomness \(no type\) is read by "
+                                 r"MMEngine's Runner.set_randomness, which takes no argument "
+                                 r"'sed'; did you mean 'seed'\?"),
+    # a key setup_env does not read is ignored there: the run would keep cudnn's default
+    ("env_cfg = dict(cudnn_benchmrk=True)", r"env_cfg \(no type\) is read by MMEngine's "
+                                            r"Runner.setup_env, which takes no argument "
+                                            r"'cudnn_benchmrk'; did you mean 'cudnn_benchmark'\?"),
+])
+def test_the_runners_untyped_randomness_and_env_cfg_are_checked(tmp_path, body, message):
+    with pytest.raises(ValueError, match=message):
+        check_config_keys(child_config(tmp_path, body))
+    check_config_keys(child_config(tmp_path, "randomness = dict(seed=1, deterministic=True, "
+                                             "diff_rank_seed=True)\nenv_cfg = dict(cudnn_benchmark="
+                                             "True, resource_limit=8192)"))
+
+
+def test_the_env_cfg_keys_are_those_mmengines_setup_env_reads():
+    from mmengine.runner import Runner
+
+    from vireid.utils.config_keys import runner_setup_env
+    read = set(re.findall(r"env_cfg\.get\('(\w+)'", inspect.getsource(Runner.setup_env)))
+    assert read and set(inspect.signature(runner_setup_env).parameters) == read

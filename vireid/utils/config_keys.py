@@ -9,13 +9,14 @@ import difflib
 import inspect
 from typing import Dict, Iterator, Optional, Tuple
 
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.optim import BaseOptimWrapper
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.momentum_scheduler import MomentumSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 from mmengine.registry import Registry
-from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, LogProcessor, TestLoop, ValLoop
+from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop, LogProcessor, Runner,
+                             TestLoop, ValLoop)
 from mmengine.visualization.vis_backend import BaseVisBackend
 from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
@@ -44,11 +45,25 @@ BUILDER_KEYS_BY_LAST_KEY = dict(init_cfg={'override'}, override={'name'},
 # and momentum schedulers (LinearLR = LRSchedulerMixin + LinearParamScheduler) are checked
 # against the parameter scheduler they wrap, less the argument they fill themselves
 PASSING_KWARGS_ON = {LRSchedulerMixin: {'param_name'}, MomentumSchedulerMixin: {'param_name'}}
+# classes that hand their **kwargs to a function, and the arguments of it they fill
+# themselves: CheckpointHook's go to every Runner.save_checkpoint call (in this MMEngine it
+# fills them all, so any other key fails at the first checkpoint, an epoch into training)
+KWARGS_PASSED_TO = {CheckpointHook: (Runner.save_checkpoint, {
+    'out_dir', 'filename', 'file_client_args', 'save_optimizer', 'save_param_scheduler', 'meta',
+    'by_epoch', 'backend_args'})}
+
+
+def runner_setup_env(cudnn_benchmark=False, mp_cfg=None, dist_cfg=None, resource_limit=4096):
+    """The keys of ``env_cfg`` that MMEngine's ``Runner.setup_env`` reads (it ignores others)."""
+
+
+runner_setup_env.__qualname__ = 'Runner.setup_env'
 # what the Runner builds for a top-level dict without a type, and the keys it pops first
 DATALOADER_BUILDER_KEYS = frozenset({'num_batch_per_epoch', 'disable_subprocess_warning'})
 UNTYPED_TOP_LEVEL = dict(val_cfg=ValLoop, test_cfg=TestLoop, log_processor=LogProcessor,
                          train_dataloader=DataLoader, val_dataloader=DataLoader,
-                         test_dataloader=DataLoader)
+                         test_dataloader=DataLoader, randomness=Runner.set_randomness,
+                         env_cfg=runner_setup_env)
 
 
 def check_config_keys(cfg, options: Optional[dict] = None,
@@ -150,6 +165,9 @@ def _message(cfg, options: dict, typed_by: dict, path: str, key: str, component,
         by_epoch = node.get('by_epoch', True)
         what = f'train_cfg (no type, by_epoch={by_epoch}) is MMEngine\'s {_type_name(component)}'
         chooser = 'train_cfg.by_epoch'
+    elif '.' not in path and 'type' not in node and not inspect.isclass(component):
+        what = f"{path} (no type) is read by MMEngine's {component.__qualname__}"
+        chooser = None
     elif '.' not in path and 'type' not in node:
         what = f'{path} (no type) is {_a(_type_name(component))}'
         chooser = None
@@ -216,6 +234,8 @@ def _parameter_names(component) -> Optional[set]:
         return None if signature is None or signature[1] else signature[0]
     names, filled = set(), set()
     for klass in component.__mro__:
+        if klass is object:  # reached without **kwargs passed on to it: nothing more is taken
+            return names - filled
         if '__init__' not in vars(klass):
             continue
         signature = _signature(vars(klass)['__init__'])
@@ -224,6 +244,12 @@ def _parameter_names(component) -> Optional[set]:
         names |= signature[0]
         if not signature[1]:
             return names - filled
+        if klass in KWARGS_PASSED_TO:
+            target, target_filled = KWARGS_PASSED_TO[klass]
+            signature = _signature(target)
+            if signature is None or signature[1]:
+                return None
+            return (names | signature[0] - target_filled) - filled
         filled |= PASSING_KWARGS_ON.get(klass, set())
         if not (klass.__module__.startswith('vireid.') or klass in PASSING_KWARGS_ON):
             return None  # only these classes are known to pass **kwargs to their base
