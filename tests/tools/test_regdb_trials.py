@@ -1,6 +1,7 @@
 """tools/regdb_trials.sh: one model per RegDB trial, each tested on its split, then averaged."""
 import json
 import runpy
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,27 @@ def test_average_runs_refuses_a_file_given_twice(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, 'argv', ['average_runs.py', 'a.json', 'b.json', 'a.json'])
     with pytest.raises(SystemExit, match='a.json is given more than once'):
         runpy.run_path(str(ROOT / 'tools/analysis_tools/average_runs.py'), run_name='__main__')
+
+
+@pytest.mark.slow
+def test_a_trial_trains_on_two_processes_with_gpus_2(synthetic_root, tmp_path, run_command):
+    # GPUS=2 trains through tools/dist_train.sh (gloo on a machine without CUDA); the
+    # test that follows is the single-process one, on the checkpoint rank 0 wrote
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / 'agw_tiny_regdb.py'
+    config.write_text(TINY_REGDB.format(base=str(ROOT / 'configs/agw/agw_r50_regdb.py'),
+                                        root=str(synthetic_root / 'RegDB')))
+    out = run_command(['bash', 'tools/regdb_trials.sh', config, tmp_path / 'runs',
+                       '--no-validate'], env=dict(TRIALS='3', GPUS='2', PORT=str(port)))
+    trial = tmp_path / 'runs' / 'trial_3'
+    assert f'trial 3: training in {trial}' in out
+    log = next(trial.glob('*/*.log')).read_text()
+    # MMEngine's environment log of rank 0: two processes, one group
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    assert Config.fromfile(str(trial / 'agw_tiny_regdb.py')).train_dataloader.dataset.trial == 3
+    results = json.loads((trial / 'results.json').read_text())
+    assert 0 <= results['regdb/vis2ir/mAP'] <= 100
+    # one trial: nothing to average
+    assert not (tmp_path / 'runs' / 'average.json').exists()
