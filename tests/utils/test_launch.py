@@ -116,8 +116,8 @@ def test_a_misspelt_loop_key_is_refused_against_the_loop_the_runner_would_build(
                                          r"'max_epochs'"):
         merge_options(untyped_loops(), {'train_cfg.max_epoch': 3})
     with pytest.raises(ValueError, match=r"train_cfg.max_iter: train_cfg \(no type, by_epoch=False\) is "
-                                         r"MMEngine's IterBasedTrainLoop, "
-                                         r".*did you mean 'max_iters'"):
+                                         r"MMEngine's IterBasedTrainLoop \(by --cfg-options "
+                                         r"train_cfg.by_epoch\), .*did you mean 'max_iters'"):
         merge_options(untyped_loops(), {'train_cfg.by_epoch': False, 'train_cfg.max_iter': 3})
     # the file's max_epochs is wrong only because an option turned by_epoch off: it is named
     with pytest.raises(ValueError, match=r"^train_cfg.max_epochs \(in .*\): train_cfg \(no type, "
@@ -153,3 +153,22 @@ def test_a_file_key_refused_by_the_wrapper_amp_chose_blames_amp(tmp_path):
                                          r"which takes no argument 'growth_interval'"):
         merge_options(cfg, {}, amp_dtype='bfloat16')
     assert cfg.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper'  # unchanged on error
+
+
+def test_an_option_refused_by_the_wrapper_amp_chose_blames_amp_too():
+    with pytest.raises(ValueError, match=r"^--cfg-options optim_wrapper.loss_scale: optim_wrapper "
+                                         r"is an AutocastOptimWrapper \(by --amp\), which takes no "
+                                         r"argument 'loss_scale'"):
+        merge_options(Config.fromfile(str(CONFIG)), {'optim_wrapper.loss_scale': 512},
+                      amp_dtype='bfloat16')
+    # an option's key refused by the type another option gave names both
+    with pytest.raises(ValueError, match=r"^--cfg-options model.neck.p: model.neck is a "
+                                         r"GlobalAveragePooling \(by --cfg-options model.neck.type\)"
+                                         r", which takes no argument 'p'"):
+        merge_options(Config.fromfile(str(CONFIG)), {'model.neck.type': 'GlobalAveragePooling',
+                                                     'model.neck.p': 3})
+    # one option giving both: it is named once, as the option at fault
+    with pytest.raises(ValueError, match=r"^--cfg-options model.neck: model.neck.p: model.neck "
+                                         r"is a GlobalAveragePooling, which takes no argument 'p'"):
+        merge_options(Config.fromfile(str(CONFIG)), {'model.neck': dict(
+            type='GlobalAveragePooling', p=3)})
