@@ -21,6 +21,8 @@ custom_hooks = [
     dict(type='CollapseWatchHook', patience=500),
     # per-epoch random streams: a resumed run repeats an uninterrupted one
     dict(type='EpochSeedHook'),
+    # the classifier's identities are the training set's
+    dict(type='IdentityCountHook'),
 ]
 
 env_cfg = dict(

@@ -179,7 +179,9 @@ def test_a_fast_regdb_config_trains_and_tests_from_its_pack(synthetic_root, tmp_
                     *roots])
     cfg = config('agw/agw_r50_regdb')
     use_fast_path(cfg)
-    runner = Runner.from_cfg(shrink_to_pack(cfg, root, tmp_path / 'work'))
+    cfg = shrink_to_pack(cfg, root, tmp_path / 'work')
+    cfg.model.head.num_classes = 12  # the synthetic RegDB's training identities
+    runner = Runner.from_cfg(cfg)
     batch = next(iter(runner.train_dataloader))
     assert tuple(batch['inputs'].shape[1:]) == (3, 32, 16)
     runner.train()

@@ -1,0 +1,48 @@
+"""Refuse to train a classifier whose identity count is not the training set's."""
+from typing import Optional, Tuple
+
+from mmengine.hooks import Hook
+
+from vireid.models.utils import unwrap
+from vireid.registry import HOOKS
+
+
+def classifier_size(model) -> Optional[Tuple[str, int]]:
+    """(config key, identities) of the model's identity classifier, or ``None`` if it has none."""
+    model = unwrap(model)
+    if isinstance(getattr(model, 'num_classes', None), int):  # FMCNet sizes its heads itself
+        return 'model.num_classes', model.num_classes
+    head = getattr(model, 'head', None)
+    if isinstance(getattr(unwrap(head), 'num_classes', None), int):
+        return 'model.head.num_classes', unwrap(head).num_classes
+    return None
+
+
+@HOOKS.register_module()
+class IdentityCountHook(Hook):
+    """Before training, check the model's identity classes against the training set's identities.
+
+    More classes than identities trains without a word, with logits that
+    never get a positive: the sign of a config written for another dataset
+    or split (the synthetic configs' 320 identities against a tree made
+    with another ``--num-ids``). Fewer fails at the first step, on a GPU
+    with a device-side assert that names nothing. Either way the message
+    names the key to set. A training set without ``num_classes`` in its
+    metainfo (a wrapped or concatenated dataset) is not checked.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        size = classifier_size(runner.model)
+        dataset = runner.train_dataloader.dataset
+        identities = getattr(dataset, 'metainfo', {}).get('num_classes')
+        if size is None or not isinstance(identities, int) or size[1] == identities:
+            return
+        key, classes = size
+        where = getattr(dataset, 'data_root', '') or ''
+        raise ValueError(
+            f'{key}={classes}, but the training set ({type(dataset).__name__}'
+            f'{" at " + where if where else ""}) has {identities} identities: set '
+            f'{key}={identities} (--cfg-options {key}={identities}), or point the '
+            'config at the data it was written for')
