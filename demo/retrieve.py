@@ -31,7 +31,8 @@ _SYSU_PATH = re.compile(r'(?:^|[\\/])cam\d+[\\/](\d+)[\\/][^\\/]+$')
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[1:]).strip('\n'))
     parser.add_argument('images', nargs='*', metavar='QUERY_IMAGE(S) GALLERY_DIR',
                         help='query image files, then the gallery folder '
                         '(searched recursively); none: the synthetic demo')

@@ -74,6 +74,10 @@ def test_export_both_modalities_and_match_pytorch(name, tmp_path):
         dims = graph.input[0].type.tensor_type.shape.dim
         assert dims[0].dim_param == 'batch'  # dynamic batch axis
         assert [d.dim_value for d in dims[1:]] == [3, 64, 32]
+        feature = graph.output[0].type.tensor_type.shape.dim
+        # the width is a number in the file, the batch the input's
+        width = predict(model, inputs[:1], modality).shape[1]
+        assert feature[0].dim_param == 'batch' and feature[1].dim_value == width
         session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
         for batch in (1, 5):
             (got, ) = session.run(None, {'input': inputs[:batch].numpy()})

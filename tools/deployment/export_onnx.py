@@ -32,7 +32,8 @@ EXPORT_BATCH, CHECK_BATCH = 2, 3
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[1:]).strip('\n'))
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help='model weights')
     parser.add_argument('--out-dir', default='work_dirs/onnx', help='folder for the .onnx files')
@@ -68,6 +69,24 @@ def export(model, modality: int, path: str, img_size, opset: int) -> None:
             input_names=['input'], output_names=['feature'],
             dynamic_axes={'input': {0: 'batch'}, 'feature': {0: 'batch'}},
             do_constant_folding=True)
+        with torch.no_grad():
+            width = encoder(dummy).shape[1]
+    fix_feature_width(path, width)
+
+
+def fix_feature_width(path: str, width: int) -> None:
+    """Record the output's feature width as a number.
+
+    The exporter's shape inference leaves it symbolic (``Divfeature_dim_1``,
+    after the L2 normalisation's division), so a consumer reading the file
+    would not know the width without running it.
+    """
+    import onnx
+    model = onnx.load(path)
+    dim = model.graph.output[0].type.tensor_type.shape.dim[1]
+    dim.Clear()
+    dim.dim_value = width
+    onnx.save(model, path)
 
 
 def max_difference(model, modality: int, path: str, img_size) -> float:
