@@ -114,7 +114,8 @@ def test_a_trial_trains_on_two_processes_with_gpus_2(synthetic_root, tmp_path, r
                        '--no-validate'], env=dict(TRIALS='3', GPUS='2', PORT=str(port)))
     trial = tmp_path / 'runs' / 'trial_3'
     assert f'trial 3: training in {trial}' in out
-    log = next(trial.glob('*/*.log')).read_text()
+    # the training's log: its timestamped folder comes before the test's
+    log = sorted(trial.glob('*/*.log'))[0].read_text()
     # MMEngine's environment log of rank 0: two processes, one group
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
     assert Config.fromfile(str(trial / 'agw_tiny_regdb.py')).train_dataloader.dataset.trial == 3
