@@ -75,7 +75,10 @@ done
 
 # iterations/s of real training through the Runner (64 images per GPU), on 1 GPU and, with two,
 # on 2 under DDP; CUDA graphs on both (the packed configs' capture-safe DDP wrapper)
-TRAIN_OPTS="model.backbone.init_cfg=None
+# the classifier sized for the synthetic tree's training identities (IdentityCountHook)
+IDS=$(python -c 'import sys; from vireid.datasets import SYSUMM01Dataset
+print(SYSUMM01Dataset(sys.argv[1], split="train").metainfo["num_classes"])' "$ROOT" | tail -1)
+TRAIN_OPTS="model.backbone.init_cfg=None model.head.num_classes=$IDS
     train_dataloader.dataset.data_root=$ROOT val_dataloader.dataset.data_root=$ROOT
     train_dataloader.num_workers=7 train_cfg.max_epochs=3 default_hooks.logger.interval=10
     default_hooks.checkpoint.interval=100"
