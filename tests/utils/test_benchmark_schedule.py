@@ -40,3 +40,14 @@ def test_each_optimizer_key_gets_its_own_schedule():
     start_schedule(ow, cfg.param_scheduler)
     assert lrs(ow['main']) == pytest.approx([0.001, 0.01])
     assert lrs(ow['adversary']) == pytest.approx([0.01])
+
+
+def test_host_profile_labels_start_at_the_functions_package():
+    from vireid.utils.benchmark import function_label
+    site = '/usr/lib/python3.11/site-packages'
+    assert function_label(f'{site}/mmpretrain/models/backbones/resnet.py', 249, 'forward') == \
+        'mmpretrain/models/backbones/resnet.py:249(forward)'
+    # the last vireid folder of a checkout path, not a folder of the same name above it
+    assert function_label('/home/vireid/src/vireid/models/reid/agw.py', 69, 'train_step') == \
+        'vireid/models/reid/agw.py:69(train_step)'
+    assert function_label('~', 0, "<method 'run_backward'>") == "<method 'run_backward'>"

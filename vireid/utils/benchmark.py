@@ -277,7 +277,7 @@ def function_label(path: str, line: int, func: str) -> str:
     if path == '~':  # a built-in
         return func
     parts = os.path.normpath(path).split(os.sep)
-    for anchor in ('vireid', 'mmengine', 'torch', 'tools'):
+    for anchor in ('vireid', 'mmengine', 'mmpretrain', 'mmcv', 'torch', 'tools'):
         if anchor in parts:
             parts = parts[len(parts) - 1 - parts[::-1].index(anchor):]
             break
