@@ -90,3 +90,20 @@ def test_benchmark_refuses_to_time_skipped_steps(tmp_path, monkeypatch):
         'model.head.in_channels=64', 'model.head.loss_cls.loss_weight=nan'])
     with pytest.raises(RuntimeError, match='3 optimizer updates in 3 benchmark steps were skipped for a non-finite'):
         runpy.run_path(str(ROOT / 'tools/analysis_tools/benchmark.py'), run_name='__main__')
+
+
+@pytest.mark.gpu
+def test_benchmark_host_profile_of_a_graphed_step_on_the_gpu(tmp_path, monkeypatch):
+    out = tmp_path / 'bench.json'
+    monkeypatch.setattr(sys, 'argv', [
+        'benchmark.py', str(ROOT / 'configs/agw/agw_r18_synthetic.py'), '--amp', '--channels-last',
+        '--cuda-graph', '--no-yardstick', '--iters', '3', '--warmup', '2', '--img-size', '64', '32',
+        '--device', 'cuda', '--profile', '2', '--host-profile', '3', '--out', str(out),
+        '--cfg-options', 'model.backbone.base_channels=8', 'model.head.in_channels=64'])
+    runpy.run_path(str(ROOT / 'tools/analysis_tools/benchmark.py'), run_name='__main__')
+    result = json.loads(out.read_text())['results'][0]
+    host, profile = result['host_profile'], result['profile']
+    assert host['host_ms'] > 0 and profile['device_ms'] > 0
+    # the breakdown is of whole steps: the model's train_step, once each
+    step = next(row for row in host['top'] if row[0].endswith('(train_step)'))
+    assert step[2] == 1
