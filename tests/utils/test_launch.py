@@ -1,4 +1,5 @@
 """launch: what train.py and test.py do to a config before the Runner is built."""
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -44,9 +45,22 @@ def test_a_variable_of_the_config_file_is_refused_with_the_keys_it_went_into():
                                          r"train_cfg.max_epochs instead \(keys the file computed "
                                          r"from it, such as a schedule's end, keep their values\)$"):
         merge_options(cfg, {'max_epochs': 1})
-    # the likeliest try at another resolution: the pipelines hold it
-    with pytest.raises(ValueError, match=r"'img_h' is a variable .*would change nothing$"):
+    # the likeliest try at another resolution: the pipelines hold its value under other names
+    with pytest.raises(ValueError, match=r"'img_h' is a variable .*would change nothing; its value "
+                                         r"96 is in (\S+ / ){3}\S+ and more: set those instead$"
+                       ) as refused:
         merge_options(cfg, {'img_h': 256})
+    named = re.search(r'is in (.*) and more', str(refused.value)).group(1).split(' / ')
+    assert 'train_dataloader.dataset.pipeline.1.scale' in named  # Resize(scale=(img_w, img_h))
+    for path in named:  # each a list of the loaded config holding 96, named by the list
+        node = cfg
+        for key in path.split('.'):
+            node = node[int(key)] if isinstance(node, (list, tuple)) else node[key]
+        assert 96 in node
+    # a value as common as 0, 1 or True would point anywhere: no such hint
+    from vireid.utils.launch import _paths_holding
+    assert _paths_holding(cfg, 96, {'train_dataloader'})
+    assert all(_paths_holding(cfg, common, {'train_dataloader'}) == [] for common in (0, 1, True))
     # what vireid reads at the top level after loading passes
     merge_options(cfg, {'test_pipeline': [dict(type='LoadReIDImageFromFile')]})
     assert cfg.test_pipeline == [dict(type='LoadReIDImageFromFile')]

@@ -75,8 +75,12 @@ def check_top_level_keys(cfg: Config, options: dict) -> None:
             # a variable of the file (max_epochs = 80) was read where the file used it,
             # when it was loaded: setting it now changes nothing
             users = _paths_ending_in(cfg, top)
+            holders = [] if users else _paths_holding(cfg, cfg[top], read)
             hint = (f'; set {" / ".join(users[:3])} instead (keys the file computed from it, '
-                    'such as a schedule\'s end, keep their values)' if users else '')
+                    'such as a schedule\'s end, keep their values)' if users else
+                    f'; its value {cfg[top]!r} is in {" / ".join(holders[:4])}'
+                    f'{" and more" if len(holders) > 4 else ""}: set those instead'
+                    if holders else '')
             raise ValueError(f"--cfg-options {option}: '{top}' is a variable of the config file, "
                              'already used where the file wrote it; nothing reads it after '
                              f'loading, so the option would change nothing{hint}')
@@ -86,6 +90,37 @@ def _paths_ending_in(cfg: Config, key: str) -> list:
     """Config paths below the top level whose last key is ``key`` (where a variable went)."""
     return [path for top, value in cfg.items() for path, _ in config_nodes(top, value)
             if '.' in path and path.rsplit('.', 1)[1] == key]
+
+
+def _paths_holding(cfg: Config, value, read: set) -> list:
+    """Paths under the ``read`` top-level keys whose value is ``value`` or a list / tuple holding it.
+
+    Where a variable went under other names (``img_h`` into a ``Resize``'s
+    ``scale``); only for numbers other than 0 and 1 and for longer strings,
+    whose matches mean something.
+    """
+    meaningful = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and value not in (0, 1)) or (isinstance(value, str) and len(value) > 2)
+    if not meaningful:
+        return []
+
+    def holds(leaf) -> bool:
+        if isinstance(leaf, (list, tuple)):
+            return value in leaf and not any(isinstance(i, (dict, list, tuple)) for i in leaf)
+        return type(leaf) is type(value) and leaf == value
+
+    found = []
+    for top in cfg.keys():
+        if top not in read:
+            continue
+        containers = set()
+        for path, leaf in config_nodes(top, cfg[top]):
+            if isinstance(leaf, (list, tuple)):
+                containers.add(path)
+            # an item of a list that holds the value is named by its list
+            if '.' in path and path.rsplit('.', 1)[0] not in containers and holds(leaf):
+                found.append(path)
+    return found
 
 
 def _optim_wrapper_cfgs(optim_wrapper: dict) -> list:
