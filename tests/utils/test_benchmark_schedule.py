@@ -51,3 +51,26 @@ def test_host_profile_labels_start_at_the_functions_package():
     assert function_label('/home/vireid/src/vireid/models/reid/agw.py', 69, 'train_step') == \
         'vireid/models/reid/agw.py:69(train_step)'
     assert function_label('~', 0, "<method 'run_backward'>") == "<method 'run_backward'>"
+    # the deepest package: torch in a venv inside a checkout named vireid
+    assert function_label(f'/home/u/vireid/.venv/{site[5:]}/torch/nn/modules/module.py', 1747,
+                          '_call_impl') == 'torch/nn/modules/module.py:1747(_call_impl)'
+
+
+def test_host_profile_leaves_the_wait_before_each_step_out_of_the_breakdown(monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    import torch
+
+    from vireid.utils.benchmark import host_profile
+
+    def slow_sync(device=None):  # a GPU still busy with the last step
+        time.sleep(0.02)
+
+    monkeypatch.setattr(torch.cuda, 'synchronize', slow_sync)
+    result = host_profile(lambda _: time.sleep(0.002), 3, SimpleNamespace(type='cuda'))
+    assert 2 <= result['host_ms'] < 15
+    names = [name for name, _, _ in result['top']]
+    assert not any('slow_sync' in name for name in names)
+    # every row is part of the profiled steps
+    assert all(ms <= result['profiled_ms'] * 1.05 for _, ms, _ in result['top'])

@@ -248,25 +248,28 @@ def host_profile(step: Callable[[int], None], steps: int, device: torch.device,
     Returns ``dict(host_ms, profiled_ms, top=[(function, ms, calls), ...])``,
     per step, functions by cumulative time.
     """
-    def synced_calls(offset: int) -> List[float]:
+    def synced_calls(offset: int, profiler: Optional[cProfile.Profile] = None) -> List[float]:
         times = []
         for i in range(steps):
             if device.type == 'cuda':
                 torch.cuda.synchronize(device)
+            # the sync (a wait for the last step's kernels) stays outside the profile
+            if profiler is not None:
+                profiler.enable()
             start = time.perf_counter()
             step(offset + i)
             times.append((time.perf_counter() - start) * 1e3)
+            if profiler is not None:
+                profiler.disable()
         return times
 
     host_ms = statistics.median(synced_calls(0))
     profiler = cProfile.Profile()
-    profiler.enable()
-    profiled_ms = sum(synced_calls(steps)) / steps
-    profiler.disable()
+    profiled_ms = sum(synced_calls(steps, profiler)) / steps
     rows = []
     for (path, line, func), (_, calls, _, cumulative, _) in pstats.Stats(profiler).stats.items():
-        if path == __file__ or '_lsprof.Profiler' in func:  # the measuring, not the step
-            continue
+        if path == __file__ or '_lsprof.Profiler' in func or 'perf_counter' in func:
+            continue  # the measuring, not the step
         rows.append((function_label(path, line, func), cumulative * 1e3 / steps, calls / steps))
     rows.sort(key=lambda row: -row[1])
     return dict(host_ms=host_ms, profiled_ms=profiled_ms, top=rows[:top])
@@ -277,10 +280,8 @@ def function_label(path: str, line: int, func: str) -> str:
     if path == '~':  # a built-in
         return func
     parts = os.path.normpath(path).split(os.sep)
-    for anchor in ('vireid', 'mmengine', 'mmpretrain', 'mmcv', 'torch', 'tools'):
-        if anchor in parts:
-            parts = parts[len(parts) - 1 - parts[::-1].index(anchor):]
-            break
-    else:
-        parts = parts[-2:]
+    # the deepest package folder: a checkout named vireid may hold the venv with torch
+    anchors = [i for i, part in enumerate(parts)
+               if part in ('vireid', 'mmengine', 'mmpretrain', 'mmcv', 'torch', 'tools')]
+    parts = parts[anchors[-1]:] if anchors else parts[-2:]
     return f'{"/".join(parts)}:{line}({func})'
