@@ -42,3 +42,17 @@ def test_the_hook_is_on_by_default_and_reads_each_models_classifier():
     assert classifier_size(MODELS.build(fmcnet)) == ('model.num_classes', fmcnet.num_classes)
     agw = Config.fromfile(CONFIGS / 'agw/agw_r18_synthetic.py').model
     assert classifier_size(MODELS.build(agw)) == ('model.head.num_classes', agw.head.num_classes)
+
+
+def test_a_repeated_training_set_is_checked_and_a_concatenated_one_is_not(tiny_cfg):
+    cfg = tiny_cfg('agw', iters=1)
+    cfg.model.head.num_classes = 320
+    part = cfg.train_dataloader.dataset
+    cfg.train_dataloader.dataset = dict(type='RepeatDataset', times=2, dataset=part)
+    with pytest.raises(ValueError, match=r'has 19 identities'):
+        Runner.from_cfg(cfg).train()
+    # a ConcatDataset's metainfo is its first part's, whatever the parts hold
+    cfg.train_dataloader.dataset = dict(type='ConcatDataset', datasets=[part, part])
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 1
