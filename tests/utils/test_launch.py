@@ -57,6 +57,13 @@ def test_a_variable_of_the_config_file_is_refused_with_the_keys_it_went_into():
         for key in path.split('.'):
             node = node[int(key)] if isinstance(node, (list, tuple)) else node[key]
         assert 96 in node
+    # a scalar of the same value is a coincidence, not where the variable went: FMCNet's
+    # img_w = 64 and its auto_scale_lr.base_batch_size = 64
+    fmcnet = Config.fromfile(str(REPO / 'configs/fmcnet/fmcnet_r18_synthetic.py'))
+    assert fmcnet.img_w == fmcnet.auto_scale_lr.base_batch_size == 64
+    with pytest.raises(ValueError, match=r'its value 64 is in') as refused:
+        merge_options(fmcnet, {'img_w': 32})
+    assert 'batch_size' not in str(refused.value)
     # a value as common as 0, 1 or True would point anywhere: no such hint
     from vireid.utils.launch import _paths_holding
     assert _paths_holding(cfg, 96, {'train_dataloader'})
@@ -174,6 +181,11 @@ def test_an_option_refused_by_the_wrapper_amp_chose_blames_amp_too():
                                          r"is an AutocastOptimWrapper \(by --amp\), which takes no "
                                          r"argument 'loss_scale'"):
         merge_options(Config.fromfile(str(CONFIG)), {'optim_wrapper.loss_scale': 512},
+                      amp_dtype='bfloat16')
+    # an option asking for the plain wrapper that --amp then replaces: --amp chose the type
+    with pytest.raises(ValueError, match=r"optim_wrapper is an AutocastOptimWrapper \(by --amp\)"):
+        merge_options(Config.fromfile(str(CONFIG)), {'optim_wrapper.type': 'OptimWrapper',
+                                                     'optim_wrapper.loss_scale': 512},
                       amp_dtype='bfloat16')
     # an option's key refused by the type another option gave names both
     with pytest.raises(ValueError, match=r"^--cfg-options model.neck.p: model.neck is a "

@@ -179,10 +179,11 @@ def _message(cfg, options: dict, typed_by: dict, path: str, key: str, component,
         where = f'--cfg-options {setters[0]}: ' + ('' if setters[0] == full else f'{full}: ')
     else:
         where = f'{full} (in {getattr(cfg, "filename", None) or "the config"}): '
-    if chooser in options and chooser not in setters:
-        what += f' (by --cfg-options {chooser})'
-    elif path in typed_by:
+    # --amp retypes after the options are merged: the type is its choice where it retyped
+    if path in typed_by:
         what += f' (by {typed_by[path]})'
+    elif chooser in options and chooser not in setters:
+        what += f' (by --cfg-options {chooser})'
     return f"{where}{what}, which takes no argument '{key}'{hint}"
 
 

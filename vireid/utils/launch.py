@@ -93,34 +93,23 @@ def _paths_ending_in(cfg: Config, key: str) -> list:
 
 
 def _paths_holding(cfg: Config, value, read: set) -> list:
-    """Paths under the ``read`` top-level keys whose value is ``value`` or a list / tuple holding it.
+    """Paths under the ``read`` top-level keys of the flat lists / tuples that hold ``value``.
 
     Where a variable went under other names (``img_h`` into a ``Resize``'s
-    ``scale``); only for numbers other than 0 and 1 and for longer strings,
-    whose matches mean something.
+    ``scale``, a crop's size). Only lists: a scalar of the same value (a
+    batch size of 64 against ``img_w = 64``) is as often a coincidence; and
+    only numbers other than 0 and 1 and longer strings, whose matches mean
+    something.
     """
     meaningful = (isinstance(value, (int, float)) and not isinstance(value, bool)
                   and value not in (0, 1)) or (isinstance(value, str) and len(value) > 2)
     if not meaningful:
         return []
-
-    def holds(leaf) -> bool:
-        if isinstance(leaf, (list, tuple)):
-            return value in leaf and not any(isinstance(i, (dict, list, tuple)) for i in leaf)
-        return type(leaf) is type(value) and leaf == value
-
-    found = []
-    for top in cfg.keys():
-        if top not in read:
-            continue
-        containers = set()
-        for path, leaf in config_nodes(top, cfg[top]):
-            if isinstance(leaf, (list, tuple)):
-                containers.add(path)
-            # an item of a list that holds the value is named by its list
-            if '.' in path and path.rsplit('.', 1)[0] not in containers and holds(leaf):
-                found.append(path)
-    return found
+    return [path for top in cfg.keys() if top in read
+            for path, node in config_nodes(top, cfg[top])
+            if isinstance(node, (list, tuple)) and '.' in path
+            and not any(isinstance(item, (dict, list, tuple)) for item in node)
+            and any(type(item) is type(value) and item == value for item in node)]
 
 
 def _optim_wrapper_cfgs(optim_wrapper: dict) -> list:
