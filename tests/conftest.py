@@ -1,4 +1,6 @@
-"""Shared fixtures: a small synthetic dataset tree, generated once per test session."""
+"""Shared fixtures: a small synthetic dataset tree, generated once per test session; a free port."""
+import socket
+
 import pytest
 import torch
 
@@ -10,6 +12,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if 'gpu' in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on, for a process group's rendezvous."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope='session')

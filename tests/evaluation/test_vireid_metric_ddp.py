@@ -1,7 +1,6 @@
 """VIReIDMetric under a real 2-process gloo group equals one process."""
 import json
 import os
-import socket
 
 import numpy as np
 import pytest
@@ -64,21 +63,15 @@ def _worker(rank, world_size, port, out_dir):
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_two_process_gloo_equals_one_process(tmp_path):
+def test_two_process_gloo_equals_one_process(tmp_path, free_port):
     samples = make_samples()
     assert len(samples) % 2 == 1
     single = build_metric()
     single.process(None, samples)
     expected = single.evaluate(len(samples))
 
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2,
+    mp.spawn(_worker, args=(2, free_port, str(tmp_path)), nprocs=2,
              join=True)
     for rank in range(2):
         with open(tmp_path / f'rank{rank}.json') as f:

@@ -1,7 +1,6 @@
 """tools/regdb_trials.sh: one model per RegDB trial, each tested on its split, then averaged."""
 import json
 import runpy
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -101,17 +100,15 @@ def test_average_runs_refuses_a_file_given_twice(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_a_trial_trains_on_two_processes_with_gpus_2(synthetic_root, tmp_path, run_command):
+def test_a_trial_trains_on_two_processes_with_gpus_2(synthetic_root, tmp_path, run_command,
+                                                     free_port):
     # GPUS=2 trains through tools/dist_train.sh (gloo on a machine without CUDA); the
     # test that follows is the single-process one, on the checkpoint rank 0 wrote
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
     config = tmp_path / 'agw_tiny_regdb.py'
     config.write_text(TINY_REGDB.format(base=str(ROOT / 'configs/agw/agw_r50_regdb.py'),
                                         root=str(synthetic_root / 'RegDB')))
     out = run_command(['bash', 'tools/regdb_trials.sh', config, tmp_path / 'runs',
-                       '--no-validate'], env=dict(TRIALS='3', GPUS='2', PORT=str(port)))
+                       '--no-validate'], env=dict(TRIALS='3', GPUS='2', PORT=str(free_port)))
     trial = tmp_path / 'runs' / 'trial_3'
     assert f'trial 3: training in {trial}' in out
     # the training's log: its timestamped folder comes before the test's

@@ -1,7 +1,6 @@
 """tools/train.py -> checkpoint -> tools/test.py, and tools/dist_test.sh, as a user runs them."""
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -98,15 +97,12 @@ def test_missing_checkpoint_is_named(trained):
 
 
 @pytest.mark.slow
-def test_dist_test_with_two_processes_matches_one(trained, run_command):
+def test_dist_test_with_two_processes_matches_one(trained, run_command, free_port):
     config, checkpoint, work = trained
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
     run_command(['bash', 'tools/dist_test.sh', str(config), str(checkpoint), '2', '--work-dir',
                  str(work / 'dist'), '--out', str(work / 'dist.json'),
                  '--cfg-options', f'test_evaluator.collect_dir={work / "collect"}'],
-                env=dict(PORT=str(port)))
+                env=dict(PORT=str(free_port)))
     run_command([sys.executable, 'tools/test.py', str(config), str(checkpoint), '--work-dir',
                  str(work / 'single'), '--out', str(work / 'single.json')])
     dist = json.loads((work / 'dist.json').read_text())

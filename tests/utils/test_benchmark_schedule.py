@@ -69,7 +69,7 @@ def test_host_profile_leaves_the_wait_before_each_step_out_of_the_breakdown(monk
 
     monkeypatch.setattr(torch.cuda, 'synchronize', slow_sync)
     result = host_profile(lambda _: time.sleep(0.002), 3, SimpleNamespace(type='cuda'))
-    assert 2 <= result['host_ms'] < 15
+    assert 2 <= result['host_ms'] < 20  # the 20 ms wait is not in it
     names = [name for name, _, _ in result['top']]
     assert not any('slow_sync' in name for name in names)
     # every row is part of the profiled steps

@@ -41,16 +41,18 @@ BUILDER_KEYS_BY_PATH = (('optim_wrapper.*', BaseOptimWrapper, {'modules'}), )
 # build_norm_layer pops requires_grad from whatever a norm_cfg names
 BUILDER_KEYS_BY_LAST_KEY = dict(init_cfg={'override'}, override={'name'},
                                 norm_cfg={'requires_grad'})
-# MMEngine's classes that hand their **kwargs on to the next class of the MRO: its LR
-# and momentum schedulers (LinearLR = LRSchedulerMixin + LinearParamScheduler) are checked
-# against the parameter scheduler they wrap, less the argument they fill themselves
-PASSING_KWARGS_ON = {LRSchedulerMixin: {'param_name'}, MomentumSchedulerMixin: {'param_name'}}
-# classes that hand their **kwargs to a function, and the arguments of it they fill
-# themselves: CheckpointHook's go to every Runner.save_checkpoint call (in this MMEngine it
-# fills them all, so any other key fails at the first checkpoint, an epoch into training)
-KWARGS_PASSED_TO = {CheckpointHook: (Runner.save_checkpoint, {
-    'out_dir', 'filename', 'file_client_args', 'save_optimizer', 'save_param_scheduler', 'meta',
-    'by_epoch', 'backend_args'})}
+# MMEngine's classes whose **kwargs go somewhere known: (a function, or None for the next
+# class of the MRO; the arguments of it the class fills itself). Its LR and momentum
+# schedulers (LinearLR = LRSchedulerMixin + LinearParamScheduler) hand them to the parameter
+# scheduler they wrap; CheckpointHook to every Runner.save_checkpoint call (in this MMEngine
+# it fills them all, so any other key fails at the first checkpoint, an epoch into training)
+KWARGS_GO_TO = {
+    LRSchedulerMixin: (None, {'param_name'}),
+    MomentumSchedulerMixin: (None, {'param_name'}),
+    CheckpointHook: (Runner.save_checkpoint, {
+        'out_dir', 'filename', 'file_client_args', 'save_optimizer', 'save_param_scheduler',
+        'meta', 'by_epoch', 'backend_args'}),
+}
 
 
 def runner_setup_env(cudnn_benchmark=False, mp_cfg=None, dist_cfg=None, resource_limit=4096):
@@ -245,14 +247,14 @@ def _parameter_names(component) -> Optional[set]:
         names |= signature[0]
         if not signature[1]:
             return names - filled
-        if klass in KWARGS_PASSED_TO:
-            target, target_filled = KWARGS_PASSED_TO[klass]
+        target, target_filled = KWARGS_GO_TO.get(klass, (None, set()))
+        if target is not None:
             signature = _signature(target)
             if signature is None or signature[1]:
                 return None
             return (names | signature[0] - target_filled) - filled
-        filled |= PASSING_KWARGS_ON.get(klass, set())
-        if not (klass.__module__.startswith('vireid.') or klass in PASSING_KWARGS_ON):
+        filled |= target_filled
+        if not (klass.__module__.startswith('vireid.') or klass in KWARGS_GO_TO):
             return None  # only these classes are known to pass **kwargs to their base
     return None
 

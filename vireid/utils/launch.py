@@ -74,16 +74,24 @@ def check_top_level_keys(cfg: Config, options: dict) -> None:
         if top not in read:
             # a variable of the file (max_epochs = 80) was read where the file used it,
             # when it was loaded: setting it now changes nothing
-            users = _paths_ending_in(cfg, top)
-            holders = [] if users else _paths_holding(cfg, cfg[top], read)
-            hint = (f'; set {" / ".join(users[:3])} instead (keys the file computed from it, '
-                    'such as a schedule\'s end, keep their values)' if users else
-                    f'; its value {cfg[top]!r} is in {" / ".join(holders[:4])}'
-                    f'{" and more" if len(holders) > 4 else ""}: set those instead'
-                    if holders else '')
             raise ValueError(f"--cfg-options {option}: '{top}' is a variable of the config file, "
                              'already used where the file wrote it; nothing reads it after '
-                             f'loading, so the option would change nothing{hint}')
+                             f'loading, so the option would change nothing'
+                             f'{_variable_hint(cfg, top, read)}')
+
+
+def _variable_hint(cfg: Config, variable: str, read: set) -> str:
+    """Where the file's ``variable`` went: keys of its name, else lists holding its value."""
+    users = _paths_ending_in(cfg, variable)
+    if users:
+        return (f'; set {" / ".join(users[:3])} instead (keys the file computed from it, '
+                'such as a schedule\'s end, keep their values)')
+    holders = _paths_holding(cfg, cfg[variable], read)
+    if holders:
+        more = ' and more' if len(holders) > 4 else ''
+        return (f'; its value {cfg[variable]!r} is in {" / ".join(holders[:4])}{more}: '
+                'set those instead')
+    return ''
 
 
 def _paths_ending_in(cfg: Config, key: str) -> list:

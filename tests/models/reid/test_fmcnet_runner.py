@@ -105,7 +105,7 @@ def test_ablation_without_fmc_trains_with_one_optimizer(synthetic_root, tmp_path
 
 
 @pytest.mark.slow
-def test_two_process_gloo_ddp_run(synthetic_root, tmp_path):
+def test_two_process_gloo_ddp_run(synthetic_root, tmp_path, free_port):
     data_root = synthetic_root / 'SYSU-MM01'
     base = Config.fromfile(str(CONFIGS / 'fmcnet_r18_synthetic.py'))
     overrides = tiny_overrides(base, data_root)
@@ -115,7 +115,7 @@ def test_two_process_gloo_ddp_run(synthetic_root, tmp_path):
     config = tmp_path / 'tiny_fmcnet.py'
     config.write_text(f"_base_ = [{str(CONFIGS / 'fmcnet_r18_synthetic.py')!r}]\n" +
                       ''.join(f'{k} = {v!r}\n' for k, v in overrides.items()))
-    env = dict(os.environ, PORT='29531', OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    env = dict(os.environ, PORT=str(free_port), OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
     result = subprocess.run(
         ['bash', str(ROOT / 'tools' / 'dist_train.sh'), str(config), '2',
          '--work-dir', str(tmp_path / 'work')],

@@ -1,6 +1,5 @@
 """MCLNet's alternating steps under 2-process gloo DDP through tools/dist_train.sh."""
 import os
-import socket
 import subprocess
 from pathlib import Path
 
@@ -38,21 +37,15 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(by_epoch=False, in
 """
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_mclnet_two_process_gloo(synthetic_root, tmp_path):
+def test_mclnet_two_process_gloo(synthetic_root, tmp_path, free_port):
     data_root = synthetic_root / 'SYSU-MM01'
     num_classes = SYSUMM01Dataset(str(data_root), split='train').metainfo['num_classes']
     config = tmp_path / 'mclnet_tiny_ddp.py'
     config.write_text(CHILD_CONFIG.format(
         base=str(ROOT / 'configs' / 'mclnet' / 'mclnet_r18_synthetic.py'),
         num_classes=num_classes, data_root=str(data_root)))
-    env = dict(os.environ, PORT=str(free_port()), CUDA_VISIBLE_DEVICES='',
+    env = dict(os.environ, PORT=str(free_port), CUDA_VISIBLE_DEVICES='',
                OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT))
     result = subprocess.run(
         ['bash', str(ROOT / 'tools' / 'dist_train.sh'), str(config), '2',

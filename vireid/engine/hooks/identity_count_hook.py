@@ -14,9 +14,9 @@ def classifier_size(model) -> Optional[Tuple[str, int]]:
     model = unwrap(model)
     if isinstance(getattr(model, 'num_classes', None), int):  # FMCNet sizes its heads itself
         return 'model.num_classes', model.num_classes
-    head = getattr(model, 'head', None)
-    if isinstance(getattr(unwrap(head), 'num_classes', None), int):
-        return 'model.head.num_classes', unwrap(head).num_classes
+    head = unwrap(getattr(model, 'head', None))
+    if isinstance(getattr(head, 'num_classes', None), int):
+        return 'model.head.num_classes', head.num_classes
     return None
 
 
@@ -48,9 +48,8 @@ class IdentityCountHook(Hook):
         if not isinstance(identities, int) or size[1] == identities:
             return
         key, classes = size
-        where = getattr(dataset, 'data_root', '') or ''
         raise ValueError(
-            f'{key}={classes}, but the training set ({type(dataset).__name__}'
-            f'{" at " + where if where else ""}) has {identities} identities: set '
+            f'{key}={classes}, but the training set ({type(dataset).__name__} at '
+            f'{dataset.data_root}) has {identities} identities: set '
             f'{key}={identities} (--cfg-options {key}={identities}), or point the '
             'config at the data it was written for')
