@@ -3,7 +3,7 @@
 # 7 minutes on two CPU cores. The README's job (tools/quickstart.sh) runs
 # agw_r18_synthetic_packed.py, this training fed from an image pack.
 # Data: python tools/dataset_converters/make_synthetic.py data/synthetic
-#       --num-ids 400 --seed 0
+#       (400 ids, seed 0: the defaults)
 _base_ = [
     '../_base_/models/agw_r50.py', '../_base_/datasets/synthetic_sysu.py',
     '../_base_/schedules/reid_sgd_80e.py', '../_base_/default_runtime.py'

@@ -2,20 +2,21 @@
 
 Example::
 
-    python tools/dataset_converters/make_synthetic.py data/synthetic --num-ids 150 \
+    python tools/dataset_converters/make_synthetic.py data/synthetic \
         --montage docs/synthetic_montage.png --montage-ids 5
 """
 import argparse
 
 from vireid.datasets.synthetic import make_synthetic, save_montage
-from vireid.datasets.synthetic.generator import TREES
+from vireid.datasets.synthetic.generator import DEFAULT_NUM_IDS, TREES
 from vireid.datasets.synthetic.summary import format_summary, summarize
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('out_dir', help='folder that receives SYSU-MM01/, RegDB/ and LLCM/')
-    parser.add_argument('--num-ids', type=int, default=150, help='identities per dataset')
+    parser.add_argument('--num-ids', type=int, default=DEFAULT_NUM_IDS,
+                        help='identities per dataset (the *_synthetic configs are sized for the default)')
     parser.add_argument('--seed', type=int, default=0, help='generator seed (same seed, same bytes)')
     parser.add_argument('--img-size', type=int, nargs=2, default=(128, 64), metavar=('H', 'W'),
                         help='image height and width in pixels')

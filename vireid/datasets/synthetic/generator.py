@@ -15,6 +15,9 @@ TREES = {'sysu': ('SYSU-MM01', plan_sysu), 'regdb': ('RegDB', plan_regdb), 'llcm
 MARKER = '.vireid_synthetic.json'
 JPEG_QUALITY = 95
 _SCENE = 2001
+# The tree every *_synthetic config is written for (280 train + 40 val SYSU
+# ids: 320 classes), and the README's quickstart trains on.
+DEFAULT_NUM_IDS = 400
 
 
 def _prepare(root, meta):
@@ -40,7 +43,7 @@ def _encode(path, img):
     return buf.tobytes()
 
 
-def make_synthetic(out_dir, num_ids=150, seed=0, progress=True, img_size=(128, 64),
+def make_synthetic(out_dir, num_ids=DEFAULT_NUM_IDS, seed=0, progress=True, img_size=(128, 64),
                    datasets=tuple(TREES)):
     """Write ``out_dir/SYSU-MM01``, ``out_dir/RegDB`` and ``out_dir/LLCM`` (or
     those of ``datasets``: keys of ``TREES``) with ``num_ids`` procedurally

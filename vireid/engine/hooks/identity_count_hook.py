@@ -26,8 +26,8 @@ class IdentityCountHook(Hook):
 
     More classes than identities trains without a word, with logits that
     never get a positive: the sign of a config written for another dataset
-    or split (``agw_r18_synthetic.py``'s 320 identities, for a tree made with
-    ``--num-ids 400``, against the generator's default 150). Fewer fails at
+    or split (the synthetic configs' 320 identities, for the generator's
+    default 400-id tree, against one made with ``--num-ids 150``). Fewer fails at
     the first step, on a GPU with a device-side assert that names nothing.
     Either way the message names the key to set. Only vireid's datasets,
     which count the identities they relabel, are checked, also inside
