@@ -174,23 +174,23 @@ def test_scratch_init_gives_every_branch_the_same_weights():
 def test_agw_non_local_positions_on_resnet50():
     backbone = TwoStreamResNet(
         depth=50, base_channels=4,
-        non_local=dict(layer2=(1, 2), layer3=(2, 3, 4)))
+        non_local=dict(layer2=(2, 3), layer3=(3, 4, 5)))
     assert set(backbone.shared.non_local) == {
-        'layer2_1', 'layer2_2', 'layer3_2', 'layer3_3', 'layer3_4'}
+        'layer2_2', 'layer2_3', 'layer3_3', 'layer3_4', 'layer3_5'}
     assert len(backbone.visible.non_local) == len(backbone.infrared.non_local) == 0
     # layer2 of a width-4 ResNet-50 outputs 4 * 2 * 4 = 32 channels
-    assert backbone.shared.non_local['layer2_1'].W[1].num_features == 32
-    assert backbone.shared.non_local['layer3_2'].W[1].num_features == 64
+    assert backbone.shared.non_local['layer2_2'].W[1].num_features == 32
+    assert backbone.shared.non_local['layer3_3'].W[1].num_features == 64
 
     # each block runs right after its bottleneck: record the call order
     calls = []
     for name, module in backbone.shared.named_modules():
-        if name in ('layer2.1', 'layer2.2', 'layer3.4', 'non_local.layer2_1',
-                    'non_local.layer2_2', 'non_local.layer3_4'):
+        if name in ('layer2.2', 'layer2.3', 'layer3.5', 'non_local.layer2_2',
+                    'non_local.layer2_3', 'non_local.layer3_5'):
             module.register_forward_hook(lambda m, i, o, n=name: calls.append(n))
     backbone(torch.randn(2, 3, 64, 32), torch.tensor([0, 1]))
-    assert calls == ['layer2.1', 'non_local.layer2_1', 'layer2.2',
-                     'non_local.layer2_2', 'layer3.4', 'non_local.layer3_4']
+    assert calls == ['layer2.2', 'non_local.layer2_2', 'layer2.3',
+                     'non_local.layer2_3', 'layer3.5', 'non_local.layer3_5']
 
 
 def test_non_local_positions_are_checked():
@@ -278,7 +278,7 @@ def test_non_local_block_keeps_the_channels_last_layout(mode, inter_channels):
 
 def test_channels_last_resnet50_stays_channels_last_through_its_non_local_blocks():
     backbone = TwoStreamResNet(
-        depth=50, base_channels=8, non_local=dict(layer2=(1, 2), layer3=(2, 3, 4)),
+        depth=50, base_channels=8, non_local=dict(layer2=(2, 3), layer3=(3, 4, 5)),
         non_local_cfg=dict(mode='dot_product', inter_channels=1))
     backbone = backbone.to(memory_format=torch.channels_last)
     seen = []

@@ -139,8 +139,11 @@ def test_r50_config_builds_the_published_architecture():
     model = MODELS.build(cfg.model)  # no init_weights: nothing is downloaded
     assert isinstance(model, AGW)
     assert model.backbone.out_channels == 2048 == model.head.in_channels
+    # the reference code's rule: after the last two of layer2's four
+    # bottlenecks and the last three of layer3's six
     assert set(model.backbone.shared.non_local) == {
-        'layer2_1', 'layer2_2', 'layer3_2', 'layer3_3', 'layer3_4'}
+        f'layer{stage}_{blocks - 1 - i}'
+        for stage, blocks, count in ((2, 4, 2), (3, 6, 3)) for i in range(count)}
     assert model.backbone.init_cfg['checkpoint'] == 'torchvision://resnet50'
 
 

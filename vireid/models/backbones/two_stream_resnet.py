@@ -90,7 +90,7 @@ class ResNetBranch(nn.Module):
 
     Attribute names follow torchvision (``conv1``, ``bn1``, ``layerK``), so
     pretrained keys map onto a branch unchanged. Non-local blocks live in
-    ``self.non_local`` (keys ``'layer2_1'``: after block 1 of layer2), apart
+    ``self.non_local`` (keys ``'layer2_3'``: after block 3 of layer2), apart
     from the ResNet blocks so that block indices stay torchvision's.
     """
 
@@ -149,9 +149,10 @@ class TwoStreamResNet(BaseModule):
         last_stride: stride of layer4 (1 for AGW: 18x9 maps at 288x144).
         base_channels: width of layer1 (64 in the papers; smaller for CPU
             runs); the stem has the same width.
-        non_local: ``{'layer2': (1, 2), 'layer3': (2, 3, 4)}``: a NonLocal2d
+        non_local: ``{'layer2': (2, 3), 'layer3': (3, 4, 5)}``: a NonLocal2d
             after these 0-based blocks of these stages (AGW's positions for
-            ResNet-50), in every branch that holds the stage.
+            ResNet-50: after the last two blocks of layer2 and the last three
+            of layer3), in every branch that holds the stage.
         non_local_cfg: kwargs of :class:`NonLocal2d` (``mode``,
             ``inter_channels``, ``reduction``).
         cuda_graph: in training on a GPU, replay the forward and backward
