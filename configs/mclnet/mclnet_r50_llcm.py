@@ -7,3 +7,4 @@ _base_ = [
 ]
 
 model = dict(head=dict(num_classes=713), camera_ids=(1, 2, 3, 4, 5, 6, 7, 8, 9))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.mclnet_train_pipeline}}))

@@ -8,3 +8,4 @@ _base_ = [
 ]
 
 model = dict(head=dict(num_classes=206), cca=None, camera_ids=None)
+train_dataloader = dict(dataset=dict(pipeline={{_base_.mclnet_train_pipeline}}))

@@ -12,7 +12,7 @@ model = dict(
     # and the passes of the backbone and of both steps' loss terms replayed
     # as CUDA graphs
     data_preprocessor=dict(
-        batch_augments={{_base_.batch_augments}}, channels_last=True),
+        batch_augments={{_base_.mclnet_batch_augments}}, channels_last=True),
     backbone=dict(cuda_graph=True),
     graph_losses=True)
 

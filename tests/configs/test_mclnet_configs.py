@@ -117,6 +117,27 @@ def test_mclnet_sysu_is_the_papers_recipe():
     assert cfg.model.camera_ids == (1, 2, 3, 4, 5, 6) and cfg.model.head.num_classes == 395
 
 
+# the authors' train.py: --p 0.8 --sl 0.1 --sh 0.8 --r1 0.3
+AUTHORS_ERASING = dict(erase_prob=0.8, min_area_ratio=0.1, max_area_ratio=0.8)
+
+
+@pytest.mark.parametrize('name', [REFERENCE, 'mclnet_r50_regdb.py', 'mclnet_r50_llcm.py']
+                         + [f'ablations/{f}' for f, lacks in ROWS.values()
+                            if ERASING[0] not in lacks])
+def test_erasing_is_the_authors(name):
+    (erasing, ) = [t for t in load(name).train_dataloader.dataset.pipeline
+                   if t['type'] == 'RandomErasing']
+    assert {k: erasing[k] for k in AUTHORS_ERASING} == AUTHORS_ERASING
+    assert erasing['aspect_range'] == pytest.approx((0.3, 1 / 0.3))
+
+
+def test_the_packed_config_erases_as_the_authors_on_the_gpu():
+    augments = load('mclnet_r50_sysu_packed.py').model.data_preprocessor.batch_augments
+    (erasing, ) = [t for t in augments if t['type'] == 'BatchRandomErasing']
+    assert {k: erasing[k] for k in AUTHORS_ERASING} == AUTHORS_ERASING
+    assert erasing['aspect_range'] == pytest.approx((0.3, 1 / 0.3))
+
+
 def test_regdb_has_no_cca_and_llcm_nine_cameras():
     regdb = load('mclnet_r50_regdb.py')
     assert regdb.model.cca is None and regdb.model.ica is not None
