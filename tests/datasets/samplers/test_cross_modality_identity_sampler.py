@@ -88,6 +88,16 @@ def test_images_repeat_only_when_an_identity_has_fewer_than_k():
             assert len(set(group)) == min(4, available)
 
 
+def test_replace_draws_with_replacement_as_the_reference_code():
+    dataset = make_dataset({label: (5, 5) for label in range(3)})
+    sampler = CrossModalityIdentitySampler(dataset, 3, 4, seed=1, replace=True)
+    check_composition(dataset, sampler)
+    groups = [chunk[start:start + 4] for chunk in chunks(sampler)
+              for start in range(0, len(chunk), 4)]
+    # 5 images, 4 draws with replacement: no repeat with probability 0.19 per group
+    assert sum(len(set(group)) < 4 for group in groups) > len(groups) // 2
+
+
 def test_identities_lacking_a_modality_are_excluded_with_a_warning(
         monkeypatch):
     messages = []

@@ -23,7 +23,9 @@ class CrossModalityIdentitySampler(Sampler):
     visible indices, then its ``num_instances`` infrared indices, i.e.
     ``[v(id0) x K, i(id0) x K, v(id1) x K, i(id1) x K, ...]``. Identities
     within a chunk are distinct; images of an identity are drawn without
-    replacement unless it has fewer than ``num_instances`` in a modality.
+    replacement unless it has fewer than ``num_instances`` in a modality
+    (``replace=True``: always with replacement, as the AGW / MCLNet reference
+    code draws them, so that a batch may hold one image twice).
 
     An epoch covers about the larger modality once, as published baselines
     do: ``ceil(max(n_visible, n_infrared) / (num_ids * num_instances))``
@@ -41,13 +43,16 @@ class CrossModalityIdentitySampler(Sampler):
         num_instances (int): Images per identity and modality (K).
         seed (int, optional): Base seed; ``None`` draws one and syncs it
             over ranks (mmengine's ``sync_random_seed``).
+        replace (bool): Draw each identity's images with replacement even
+            when it has ``num_instances`` or more. Default ``False``.
     """
 
     def __init__(self,
                  dataset,
                  num_ids: int,
                  num_instances: int,
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None,
+                 replace: bool = False) -> None:
         for name, value in (('num_ids', num_ids),
                             ('num_instances', num_instances)):
             if isinstance(value, bool) or not isinstance(value, int) \
@@ -57,6 +62,7 @@ class CrossModalityIdentitySampler(Sampler):
         self.dataset = dataset
         self.num_ids = num_ids
         self.num_instances = num_instances
+        self.replace = bool(replace)
         self.rank, self.world_size = get_dist_info()
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.epoch = 0
@@ -113,7 +119,7 @@ class CrossModalityIdentitySampler(Sampler):
         return pools, pids, counts
 
     def _draw(self, rng: np.random.Generator, pool: np.ndarray) -> np.ndarray:
-        replace = len(pool) < self.num_instances
+        replace = self.replace or len(pool) < self.num_instances
         return rng.choice(pool, self.num_instances, replace=replace)
 
     def __iter__(self) -> Iterator[int]:
