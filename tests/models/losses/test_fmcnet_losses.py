@@ -45,12 +45,32 @@ SHS_V = T([[0., 0.], [3., 0.], [0., 3.]])
 SHS_I = T([[0., 0.1], [0.5, 0.], [0., 3.]])
 SHS_VALUE = 6.3 - math.sqrt(0.26)
 
+# Eq. 4 example with P = 3, where the farthest and the nearest other identity
+# differ:  C_sp = (0,0), (3,0), (0,4)  (pairwise 3, 4, 5);
+#          C_sh = (0,1), (3,1), (0,5)  (each C_sp^p is 1 from C_sh^p, farther from the rest)
+# p=1: max_d = max(3, 4) = 4; min_j = 1 -> 4 - 1 + 1 = 4
+# p=2: max_d = max(3, 5) = 5; min_j = 1 -> 5
+# p=3: max_d = max(4, 5) = 5; min_j = 1 -> 5
+# L_dc = 14  (a min over d != p would give 3 + 3 + 4 = 10)
+DC3_SP = T([[0., 0.], [3., 0.], [0., 4.]])
+DC3_SH = T([[0., 1.], [3., 1.], [0., 5.]])
+DC3_VALUE = 14.0
+
 
 def test_decorrelation_loss_eq4_by_hand():
     assert decorrelation_loss(DC_SP, DC_SH, margin=1.0).item() == pytest.approx(DC_VALUE, abs=1e-5)
     # shared centers far from every specific one: both hinges are inactive
     far = T([[100., 0.], [0., 100.]])
     assert decorrelation_loss(DC_SP, far, margin=1.0).item() == 0
+
+
+def test_decorrelation_loss_eq4_uses_the_farthest_specific_center():
+    # eq. 4: max_d over the other identities, not the nearest one (P = 3)
+    value = decorrelation_loss(DC3_SP, DC3_SH, margin=1.0)
+    assert value.item() == pytest.approx(DC3_VALUE, abs=1e-5)
+    # rho1 = 0.5: each of the three active hinges loses 0.5 -> 12.5
+    value = decorrelation_loss(DC3_SP, DC3_SH, margin=0.5)
+    assert value.item() == pytest.approx(12.5, abs=1e-5)
 
 
 def test_specific_separation_loss_eq5_by_hand():
@@ -134,6 +154,13 @@ def test_generator_adversarial_loss_eq12_non_saturating():
     assert value.item() == pytest.approx(1.5 * math.log(2), abs=1e-6)
 
 
+def test_generator_adversarial_loss_eq12_masked():
+    # eq. 12, G side over the selected samples only: logits 0 and -ln3 kept
+    # (log 2, log 4), the masked-out logit 5 must not count -> mean 1.5 log 2
+    value = generator_adversarial_loss(T([0., 5., -math.log(3)]), T([1., 0., 1.]))
+    assert value.item() == pytest.approx(1.5 * math.log(2), abs=1e-6)
+
+
 def test_discriminator_accuracy():
     logits = T([2., -1., 0.5, -3.])
     assert discriminator_accuracy(logits, real=True).item() == pytest.approx(0.5)
@@ -206,6 +233,24 @@ def test_modality_decomposition_loss_module_eq7():
     assert all(v.item() == 0 for v in zero(sp, sh, labels, modality, 5).values())
 
 
+def test_modality_decomposition_loss_lambdas_weight_their_own_terms_eq7():
+    # eq. 7 with lambda1 (L_dc) = 0.3 and lambda2 (L_sps) = 0.7:
+    # visible: C_sp = the P = 3 eq. 4 example, C_sh = its shared centers
+    #   -> L_dc = 14; pairwise specific distances 3, 4, 5 > rho2 -> L_sps = 0
+    # infrared: C_sp = the eq. 5 example shifted by (10, 10) -> L_sps = 0.4;
+    #   C_sh = the same shared centers, each more than 11 from every C_sp
+    #   (nearest: (0,5) to (10,10), sqrt(125)), whose pairwise distances are
+    #   at most 2 -> every hinge negative, L_dc = 0
+    # L_shs: C_sh,V = C_sh,I (no pull), identities 3 or more apart -> 0
+    sp, labels, modality = _batch_from_centers(DC3_SP, SPS + T([10., 10.]))
+    sh, _, _ = _batch_from_centers(DC3_SH, DC3_SH)
+    loss = ModalityDecompositionLoss(lambda_dc=0.3, lambda_sps=0.7)
+    out = loss(sp, sh, labels, modality, num_classes=4)
+    assert out['loss_dc'].item() == pytest.approx(0.3 * 14, abs=1e-4)
+    assert out['loss_sps'].item() == pytest.approx(0.7 * 0.4, abs=1e-4)
+    assert out['loss_shs'].item() == pytest.approx(0., abs=1e-4)
+
+
 def test_cross_modality_center_loss_module_eq17():
     feats, labels, modality = _batch_from_centers(SHS_V, SHS_I)
     value = CrossModalityCenterLoss(margin=0.7, beta=2.0)(feats, labels, modality, 4)
@@ -215,3 +260,15 @@ def test_cross_modality_center_loss_module_eq17():
     value = CrossModalityCenterLoss()(extra, torch.cat([labels, T([3])]),
                                       torch.cat([modality, T([0])]), 4)
     assert value.item() == pytest.approx(SHS_VALUE, abs=1e-4)
+
+
+def test_cross_modality_center_loss_beta_weights_the_pull_eq17():
+    # eq. 17 on the eq. 6 example with beta = 3, rho4 = 0.7:
+    # pull 3 * (0.1 + 2.5 + 0) = 7.8; push as in eq. 6: 0.2 + (0.7 - sqrt(0.26)) + 0.2
+    # L_MC = 8.9 - sqrt(0.26); loss_weight 0.5 halves it
+    feats, labels, modality = _batch_from_centers(SHS_V, SHS_I)
+    value = CrossModalityCenterLoss(margin=0.7, beta=3.0)(feats, labels, modality, 4)
+    assert value.item() == pytest.approx(8.9 - math.sqrt(0.26), abs=1e-4)
+    value = CrossModalityCenterLoss(margin=0.7, beta=3.0, loss_weight=0.5)(
+        feats, labels, modality, 4)
+    assert value.item() == pytest.approx(0.5 * (8.9 - math.sqrt(0.26)), abs=1e-4)

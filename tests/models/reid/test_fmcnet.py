@@ -1,5 +1,6 @@
 """FMCNet model: gradient isolation of the alternating steps, logged terms, test features."""
 import copy
+import math
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from vireid.structures import ReIDDataSample
 
 NUM_CLASSES = 3
 FEAT_DIM = 64  # ResNet-18 with base_channels 8: 8 * 8
+LN3 = math.log(3)
 
 
 def tiny_cfg(**overrides):
@@ -267,3 +269,78 @@ def test_fmc_loss_pairs_visible_generated_features_with_infrared_centers():
     model.fc_reduction = 'mean'  # each distance averaged over the channels
     loss_fc = model._fmc_generator_losses(feats)['loss_fc']
     assert loss_fc.item() == pytest.approx(0.5 / FEAT_DIM)
+
+
+def _discriminators_read_channels(model):
+    """D_{V->I} scores channel 0 of a feature, D_{I->V} channel 1 (logit = that value)."""
+    with torch.no_grad():
+        for name, channel in (('discriminator_v2i', 0), ('discriminator_i2v', 1)):
+            fc = getattr(model, name).fc
+            fc.weight.zero_()
+            fc.bias.zero_()
+            fc.weight[0, channel] = 1.
+
+
+def _channels(rows):
+    """``[N, FEAT_DIM]`` features whose first two channels are ``rows``, the rest 0."""
+    feats = torch.zeros(len(rows), FEAT_DIM)
+    feats[:, :2] = torch.tensor(rows)
+    return feats
+
+
+def test_adversary_loss_eq12_real_specific_vs_generated_by_hand():
+    # eq. 12, D side: D_{V->I} takes the real infrared F_sp,I as real (1) and
+    # G_{V->I}(F_sh,V) of the visible samples as fake (0); D_{I->V} the reverse.
+    # Samples: 2 visible, 2 infrared; (channel 0, channel 1) of each feature:
+    #   specific:  visible (-ln3, -ln3), infrared (ln3, 0)
+    #   generated: visible (0, 2),       infrared (5, -ln3)
+    # v2i: BCE(ln3, 1) = log(4/3) + BCE(0, 0) = log 2          -> log(8/3)
+    # i2v: BCE(-ln3, 1) = log 4 + BCE(-ln3, 0) = log(4/3)      -> log(16/3)
+    model = build()
+    _discriminators_read_channels(model)
+    feats = dict(modality=torch.tensor([0, 0, 1, 1]),
+                 specific=_channels([[-LN3, -LN3]] * 2 + [[LN3, 0.]] * 2),
+                 generated=_channels([[0., 2.]] * 2 + [[5., -LN3]] * 2))
+    losses = model.adversary_loss(feats, None)
+    assert losses['loss_d_v2i'].item() == pytest.approx(math.log(8 / 3), abs=1e-6)
+    assert losses['loss_d_i2v'].item() == pytest.approx(math.log(16 / 3), abs=1e-6)
+    # D > 0.5 means real: v2i right on both; i2v wrong on its reals, right on its fakes
+    assert losses['acc_d_v2i_real'].item() == 1 and losses['acc_d_v2i_fake'].item() == 1
+    assert losses['acc_d_i2v_real'].item() == 0 and losses['acc_d_i2v_fake'].item() == 1
+
+
+def test_generator_gan_loss_eq12_each_generator_scored_by_its_discriminator():
+    # eq. 12, G side (non-saturating BCE(D(fake), 1)): G_{V->I}'s output (the
+    # visible samples' F') is scored by D_{V->I} only, G_{I->V}'s by D_{I->V}.
+    # generated (channel 0, channel 1): visible (ln3, -ln3), infrared (5, 0)
+    # -> BCE(ln3, 1) = log(4/3) over the visible + BCE(0, 1) = log 2 over the
+    #    infrared = log(8/3)
+    model = build()
+    _discriminators_read_channels(model)
+    feats, _ = features(model)
+    assert feats['modality'].tolist() == [0] * 4 + [1] * 4
+    feats = dict(feats, generated=_channels([[LN3, -LN3]] * 4 + [[5., 0.]] * 4))
+    loss_gan = model._fmc_generator_losses(feats)['loss_gan']
+    assert loss_gan.item() == pytest.approx(math.log(8 / 3), abs=1e-6)
+
+
+@pytest.mark.parametrize('ic_detach_classifier', [False, True])
+def test_ic_loss_eq14_classifies_generated_features_in_the_target_modality(
+        ic_detach_classifier):
+    # eq. 14: G_{V->I}(F_sh,V) goes through P_sp^I, G_{I->V}(F_sh,I) through P_sp^V.
+    # Both classifiers ignore their input: P_sp^V gives logits (0, 0, 0)
+    # (CE log 3 for any label), P_sp^I gives (ln2, 0, 0) (CE log 2 for label 0).
+    # With the visible samples labelled 0 and the infrared ones 2:
+    # L_IC = log 2 (visible, by P_sp^I) + log 3 (infrared, by P_sp^V) = log 6
+    # (the other way round: log 3 + log 4 = log 12)
+    model = build(ic_detach_classifier=ic_detach_classifier)
+    with torch.no_grad():
+        for classifier in (model.classifier_sp_v, model.classifier_sp_i):
+            classifier.fc.weight.zero_()
+            classifier.fc.bias.zero_()
+        model.classifier_sp_i.fc.bias[0] = math.log(2)
+    feats, _ = features(model)
+    assert feats['modality'].tolist() == [0] * 4 + [1] * 4
+    feats = dict(feats, labels=torch.tensor([0] * 4 + [2] * 4))
+    loss_ic = model._fmc_generator_losses(feats)['loss_ic']
+    assert loss_ic.item() == pytest.approx(math.log(6), abs=1e-5)
