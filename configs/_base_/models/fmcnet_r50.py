@@ -82,7 +82,8 @@ model_wrapper_cfg = dict(
 # scalars multiplies a whole 2048-d feature, so its gradient sums over every
 # channel and sample, and at the full rate the weights (and then the step)
 # diverge within a few iterations (configs/fmcnet/README.md). The
-# discriminators use the usual GAN setting (Adam 2e-4, beta1 0.5).
+# discriminators use the usual GAN setting (Adam 2e-4, beta1 0.5): the
+# paper's one SGD at lr 0.1 was unstable on them (the same README).
 optim_wrapper = dict(
     _delete_=True,
     constructor='MultiOptimWrapperConstructor',
