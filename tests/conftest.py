@@ -4,6 +4,8 @@ import socket
 import pytest
 import torch
 
+from vireid.datasets.packed_images import DEFAULT_RESIZE, pack_file_name
+
 
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
@@ -46,7 +48,9 @@ def shrink_to_pack():
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             cfg[key].update(num_workers=0, persistent_workers=False)
             cfg[key].dataset.data_root = str(root)
-            cfg[key].dataset.pipeline[0].update(pack_file='packed_32x16.npy', img_size=(32, 16))
+            loader = cfg[key].dataset.pipeline[0]
+            resize = {k: loader.get(k, v) for k, v in DEFAULT_RESIZE.items()}
+            loader.update(pack_file=pack_file_name((32, 16), **resize), img_size=(32, 16))
         cfg.train_cfg.update(max_epochs=1, val_interval=1)
         return cfg
     return shrink

@@ -5,7 +5,7 @@ _base_ = ['./agw_r50_sysu.py']
 img_h, img_w = 288, 144
 train_pipeline = [
     dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
+    {{_base_.reference_resize}},
     dict(type='RandomCrop', crop_size=(img_h, img_w), padding=10),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackReIDInputs'),

@@ -8,6 +8,7 @@ from pathlib import Path
 import mmcv
 import numpy as np
 import pytest
+from PIL import Image
 
 from vireid.datasets import SYSUMM01Dataset
 from vireid.datasets.packed_images import PackedImages, index_path, pack_images
@@ -18,6 +19,8 @@ sys.path.insert(0, str(REPO / 'tools' / 'dataset_converters'))
 import pack_images as pack_tool  # noqa: E402
 
 CONFIG = REPO / 'configs' / 'agw' / 'agw_r50_sysu_packed.py'
+# the config's resize: PIL's Lanczos, as the reference code
+LANCZOS = dict(interpolation='lanczos', backend='pillow')
 
 
 @pytest.fixture
@@ -34,15 +37,17 @@ def run_tool(root, *args):
 
 def test_tool_packs_train_and_test_images_as_the_pipeline_resizes_them(sysu):
     run_tool(sysu, '--img-size', '32', '16')
-    pack = sysu / 'packed_32x16.npy'
+    pack = sysu / 'packed_32x16_pillow_lanczos.npy'
     train, test = (SYSUMM01Dataset(str(sysu), split=s) for s in ('train', 'test'))
     paths = [d.get_data_info(i)['img_path'] for d in (train, test) for i in range(len(d))]
     images = PackedImages(str(pack))
     assert len(images) == len(set(paths)) and images.img_hw == (32, 16)
-    load = LoadReIDImageFromPack('packed_32x16.npy', img_size=(32, 16))
+    assert images.resize == LANCZOS
+    load = LoadReIDImageFromPack(pack.name, img_size=(32, 16), **LANCZOS)
     for path in paths[::7]:
         decoded = LoadReIDImageFromFile().transform(dict(img_path=path))['img']
-        expected = mmcv.imresize(decoded, (16, 32), interpolation='bilinear')
+        # what the reference code's Image.resize(..., Image.ANTIALIAS) computes
+        expected = np.asarray(Image.fromarray(decoded).resize((16, 32), Image.LANCZOS))
         results = load.transform(dict(img_path=path))
         np.testing.assert_array_equal(results['img'], expected)
         assert results['img_shape'] == (32, 16)
@@ -52,14 +57,15 @@ def test_a_moved_dataset_finds_its_pack_by_relative_name(sysu, tmp_path):
     run_tool(sysu, '--img-size', '16', '8')
     moved = Path(shutil.move(str(sysu), str(tmp_path / 'elsewhere' / 'SYSU')))
     path = next(moved.glob('cam3/*/*.jpg'))
-    img = LoadReIDImageFromPack('packed_16x8.npy').transform(dict(img_path=str(path)))['img']
+    load = LoadReIDImageFromPack('packed_16x8_pillow_lanczos.npy', **LANCZOS)
+    img = load.transform(dict(img_path=str(path)))['img']
     decoded = LoadReIDImageFromFile().transform(dict(img_path=str(path)))['img']
-    np.testing.assert_array_equal(img, mmcv.imresize(decoded, (8, 16)))
+    np.testing.assert_array_equal(img, mmcv.imresize(decoded, (8, 16), **LANCZOS))
 
 
 def test_pickled_transform_carries_no_image_array(sysu):
     run_tool(sysu, '--img-size', '16', '8')
-    load = LoadReIDImageFromPack('packed_16x8.npy')
+    load = LoadReIDImageFromPack('packed_16x8_pillow_lanczos.npy', **LANCZOS)
     path = str(next(sysu.glob('cam1/*/*.jpg')))
     first = load.transform(dict(img_path=path))['img']
     copy = pickle.loads(pickle.dumps(load))
@@ -80,6 +86,11 @@ def test_pack_errors_name_the_file_and_the_fix(sysu, tmp_path):
     other = str(next(sysu.glob('cam2/*/*.jpg')))
     with pytest.raises(KeyError, match='not in the image pack .*one.npy'):
         LoadReIDImageFromPack(pack).transform(dict(img_path=other))
+    # packed with mmcv's default resize (cv2 bilinear), read by a Lanczos pipeline
+    with pytest.raises(ValueError, match=r"one.npy was resized with \{'interpolation': "
+                       r"'bilinear', 'backend': 'cv2'\}, the pipeline expects \{'interpolation': "
+                       r"'lanczos', 'backend': 'pillow'\}: pack it again"):
+        LoadReIDImageFromPack(pack, **LANCZOS).transform(dict(img_path=img))
 
     index = json.loads(Path(index_path(pack)).read_text())
     index['paths'].append('cam9/0001/0001.jpg')  # the array no longer matches

@@ -100,8 +100,8 @@ def test_pipeline_defaults_that_differ_from_the_batch_versions_are_written_out()
 
 
 @pytest.mark.parametrize('pipeline_change, message', [
-    ({1: dict(type='Resize', scale=(144, 288), keep_ratio=False, interpolation='bicubic')},
-     r"Resize\(interpolation='bicubic'\) has no image-pack version; only interpolation='bilinear'"),
+    ({1: dict(type='Resize', scale=(144, 288), keep_ratio=True)},
+     r"Resize\(keep_ratio=True\) has no image-pack version; only keep_ratio=False"),
     ({0: dict(type='LoadReIDImageFromFile', color_type='grayscale')},
      r"LoadReIDImageFromFile\(color_type='grayscale'\) has no image-pack version"),
     ({0: dict(type='LoadReIDImageFromPack', pack_file='p.npy')}, 'already reads an image pack'),
@@ -155,7 +155,7 @@ def test_the_train_image_size_is_what_the_train_pipeline_resizes_to():
     packed = config('agw/agw_r18_synthetic_packed')  # a pack's size is that of its loader
     assert train_image_size(packed) == tuple(packed.train_dataloader.dataset.pipeline[0]['img_size'])
     # a pipeline the fast path cannot read: the config's own size keys
-    cfg.train_dataloader.dataset.pipeline[1]['interpolation'] = 'bicubic'
+    cfg.train_dataloader.dataset.pipeline[1]['keep_ratio'] = True
     cfg.img_h, cfg.img_w = 200, 100
     assert train_image_size(cfg) == (200, 100)
 

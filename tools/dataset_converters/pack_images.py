@@ -3,9 +3,10 @@
     python tools/dataset_converters/pack_images.py configs/agw/agw_r50_sysu_packed.py
     python tools/dataset_converters/pack_images.py CONFIG --img-size 288 144 --workers 16
 
-Writes ``DATA_ROOT/packed_{H}x{W}.npy`` (and its ``.json`` index) unless
-``--out`` says otherwise: what ``LoadReIDImageFromPack`` in the ``*_packed``
-configs reads. Images are resized as the pipelines' ``Resize`` does.
+Writes ``DATA_ROOT/packed_{H}x{W}[_{backend}_{interpolation}].npy`` (and its
+``.json`` index) unless ``--out`` says otherwise: what ``LoadReIDImageFromPack``
+in the ``*_packed`` configs reads. Images are resized as the train pipeline's
+``Resize`` does (or as the packed config's loader says they were).
 """
 import argparse
 import os
@@ -16,7 +17,7 @@ from mmengine.config import Config, DictAction
 from vireid.datasets.packed_images import pack_file_name, pack_images
 from vireid.registry import DATASETS
 from vireid.utils import register_all_modules
-from vireid.utils.fast_path import train_image_size
+from vireid.utils.fast_path import pack_settings
 from vireid.utils.launch import merge_options
 
 
@@ -26,7 +27,7 @@ def parse_args(argv=None):
                         'datasets name the images')
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
                         help="default: the size the config's train pipeline resizes to")
-    parser.add_argument('--out', help='the .npy to write (default DATA_ROOT/packed_HxW.npy)')
+    parser.add_argument('--out', help='the .npy to write (default DATA_ROOT/packed_HxW[_BACKEND_INTERPOLATION].npy)')
     parser.add_argument('--workers', type=int, default=min(16, os.cpu_count() or 1),
                         help='decoding processes')
     parser.add_argument('--no-progress', action='store_true')
@@ -52,20 +53,23 @@ def dataset_images(cfg: Config):
 
 
 def default_out(cfg: Config, root: str, img_size=None) -> str:
-    """``ROOT/packed_{H}x{W}.npy``: the file ``LoadReIDImageFromPack`` of the config reads."""
-    return osp.join(root, pack_file_name(img_size or train_image_size(cfg)))
+    """``ROOT/packed_{H}x{W}[...].npy``: the file ``LoadReIDImageFromPack`` of the config reads."""
+    config_size, resize = pack_settings(cfg)
+    return osp.join(root, pack_file_name(img_size or config_size, **resize))
 
 
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     merge_options(cfg, args.cfg_options)
-    height, width = args.img_size or train_image_size(cfg)
+    config_size, resize = pack_settings(cfg)
+    height, width = args.img_size or config_size
     root, paths = dataset_images(cfg)
     out = args.out or default_out(cfg, root, (height, width))
-    print(f'packing {len(set(paths))} images of {root} at {height}x{width} into {out}')
+    print(f'packing {len(set(paths))} images of {root} at {height}x{width} '
+          f'({resize["backend"]} {resize["interpolation"]}) into {out}')
     pack_images(paths, root, out, (height, width), workers=args.workers,
-                progress=not args.no_progress)
+                progress=not args.no_progress, **resize)
     print(f'wrote {out} ({osp.getsize(out) / 2**20:.0f} MiB)')
 
 

@@ -3,9 +3,10 @@
 Decoding and resizing JPEG / BMP files costs about as much CPU per image as a
 GPU spends training on it; a pack does that work once. ``PACK.npy`` holds
 ``[N, H, W, 3]`` uint8 images in OpenCV's BGR order, resized exactly as the
-``Resize`` transform of the pipelines does (bilinear, aspect ratio not
-kept); ``PACK.json`` beside it lists the images' paths relative to the
-dataset root, so a dataset copied elsewhere keeps its pack.
+``Resize`` transform of the pipelines does (its ``interpolation`` and
+``backend``, aspect ratio not kept); ``PACK.json`` beside it records that
+resize and lists the images' paths relative to the dataset root, so a
+dataset copied elsewhere keeps its pack.
 """
 import json
 import os
@@ -19,12 +20,21 @@ from mmengine.utils import ProgressBar
 
 PACK_FORMAT = 'vireid-packed-images'
 PACK_VERSION = 1
+# mmcv's Resize defaults, and the resize of a pack whose index records none
+DEFAULT_RESIZE = dict(interpolation='bilinear', backend='cv2')
 
 
-def pack_file_name(img_hw: Tuple[int, int]) -> str:
-    """``packed_{H}x{W}.npy``: the pack of a dataset at one image size, in its root."""
+def pack_file_name(img_hw: Tuple[int, int], interpolation: str = 'bilinear',
+                   backend: str = 'cv2') -> str:
+    """The pack of a dataset at one image size and resize, in its root.
+
+    ``packed_{H}x{W}.npy`` for mmcv's default resize (cv2, bilinear),
+    ``packed_{H}x{W}_{backend}_{interpolation}.npy`` for another.
+    """
     height, width = img_hw
-    return f'packed_{height}x{width}.npy'
+    if dict(interpolation=interpolation, backend=backend) == DEFAULT_RESIZE:
+        return f'packed_{height}x{width}.npy'
+    return f'packed_{height}x{width}_{backend}_{interpolation}.npy'
 
 
 def index_path(pack_file: str) -> str:
@@ -36,16 +46,16 @@ def index_path(pack_file: str) -> str:
 MAX_NAMED_FAILURES = 20
 
 
-def _load_resized(job: Tuple[str, Tuple[int, int]]):
+def _load_resized(job: Tuple[str, Tuple[int, int], str, str]):
     """The resized image, or the loader's error naming the file (packing goes on to find them all)."""
     # the pipelines' loader, for its errors that name the file at fault
     from .transforms.loading import LoadReIDImageFromFile
-    path, (height, width) = job
+    path, (height, width), interpolation, backend = job
     try:
         img = LoadReIDImageFromFile().transform(dict(img_path=path))['img']
     except (OSError, ValueError) as error:
         return str(error)
-    return mmcv.imresize(img, (width, height), interpolation='bilinear')
+    return mmcv.imresize(img, (width, height), interpolation=interpolation, backend=backend)
 
 
 def _failure_report(failures: Sequence[str], total: int) -> str:
@@ -57,8 +67,11 @@ def _failure_report(failures: Sequence[str], total: int) -> str:
 
 def pack_images(img_paths: Sequence[str], root: str, pack_file: str,
                 img_hw: Tuple[int, int], workers: int = 0,
-                progress: bool = True) -> str:
-    """Decode, resize and store ``img_paths`` (files under ``root``) in ``pack_file``.
+                progress: bool = True, interpolation: str = 'bilinear',
+                backend: str = 'cv2') -> str:
+    """Decode, resize (``mmcv.imresize`` with ``interpolation`` and
+    ``backend``, as mmcv's ``Resize``) and store ``img_paths`` (files under
+    ``root``) in ``pack_file``.
 
     The array is written under a temporary name and renamed, and the index
     after it, so an interrupted run never leaves a pack that looks complete.
@@ -79,7 +92,7 @@ def pack_images(img_paths: Sequence[str], root: str, pack_file: str,
     tmp = pack_file + '.tmp.npy'
     array = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8,
                                       shape=(len(paths), height, width, 3))
-    jobs = [(p, (height, width)) for p in paths]
+    jobs = [(p, (height, width), interpolation, backend) for p in paths]
     bar = ProgressBar(len(jobs)) if progress else None
     pool = Pool(workers) if workers > 1 else None
     try:
@@ -106,6 +119,7 @@ def pack_images(img_paths: Sequence[str], root: str, pack_file: str,
     del array
     os.replace(tmp, pack_file)
     index = dict(format=PACK_FORMAT, version=PACK_VERSION, root=root, img_hw=[height, width],
+                 resize=dict(interpolation=interpolation, backend=backend),
                  channel_order='bgr', paths=[osp.relpath(p, root) for p in paths])
     with open(index_path(pack_file) + '.tmp', 'w') as f:
         json.dump(index, f)
@@ -144,6 +158,7 @@ class PackedImages:
                              f'(format={meta.get("format")!r}, version={meta.get("version")!r})')
         self.root = osp.abspath(root or meta['root'])
         self.img_hw = tuple(meta['img_hw'])
+        self.resize = dict(meta.get('resize', DEFAULT_RESIZE))
         self._rows: Dict[str, int] = {p: i for i, p in enumerate(meta['paths'])}
         self._array = None
 

@@ -14,7 +14,7 @@ import inspect
 
 from mmengine.config import Config
 
-from vireid.datasets.packed_images import pack_file_name
+from vireid.datasets.packed_images import DEFAULT_RESIZE, pack_file_name
 from vireid.registry import MODELS, TRANSFORMS
 from vireid.utils.setup_env import register_all_modules
 
@@ -30,7 +30,7 @@ BATCH_AUGMENTS = {
 # settings a pipeline transform must have (given or by default) for its batch version to match
 FIXED_ARGUMENTS = {
     'LoadReIDImageFromFile': {},
-    'Resize': dict(keep_ratio=False, interpolation='bilinear', backend='cv2'),
+    'Resize': dict(keep_ratio=False),
     'RandomCrop': dict(padding_mode='constant', pad_if_needed=False),
     'RandomFlip': dict(direction='horizontal'),
     'RandomErasing': dict(mode='const', fill_std=None),
@@ -71,7 +71,8 @@ def _check_arguments(transform: dict, allowed, where: str) -> dict:
 
 
 def _split_pipeline(pipeline: list, where: str):
-    """``(img_hw, random transforms)`` of ``Load, Resize, random..., Pack``, or a ValueError."""
+    """``(img_hw, resize, random transforms)`` of ``Load, Resize, random..., Pack``, or a
+    ValueError; ``resize``: the Resize's ``interpolation`` and ``backend``, which the pack keeps."""
     types = [t.get('type') for t in pipeline]
     if types and types[0] == 'LoadReIDImageFromPack':
         raise ValueError(f'{where}: this config already reads an image pack')
@@ -80,9 +81,10 @@ def _split_pipeline(pipeline: list, where: str):
         raise ValueError(f'{where}: an image pack replaces a pipeline of LoadReIDImageFromFile, '
                          f'Resize, random transforms, PackReIDInputs; got {types}')
     _check_arguments(pipeline[0], (), where)
-    _check_arguments(pipeline[1], ('scale', ), where)
+    defaults = _check_arguments(pipeline[1], ('scale', 'interpolation', 'backend'), where)
     width, height = pipeline[1]['scale']
-    return (height, width), pipeline[2:-1]
+    resize = {key: pipeline[1].get(key, defaults[key]) for key in ('interpolation', 'backend')}
+    return (height, width), resize, pipeline[2:-1]
 
 
 def batch_augment(transform: dict, img_hw, where: str) -> dict:
@@ -109,12 +111,20 @@ def batch_augment(transform: dict, img_hw, where: str) -> dict:
     return augment
 
 
-def pack_size(cfg: Config):
-    """``(H, W)`` of the config's image pack: the size its train pipeline resizes to."""
+def pack_settings(cfg: Config):
+    """``((H, W), resize)`` of the config's image pack: how its train pipeline resizes, or
+    what its pack loader expects (``resize``: ``interpolation`` and ``backend`` of mmcv)."""
     pipeline = cfg.train_dataloader.dataset.pipeline
     if pipeline and pipeline[0].get('type') == 'LoadReIDImageFromPack':
-        return tuple(pipeline[0]['img_size'])
-    return _split_pipeline(pipeline, 'train_dataloader.dataset.pipeline')[0]
+        loader = {**DEFAULT_RESIZE, **pipeline[0]}
+        return tuple(loader['img_size']), {key: loader[key] for key in DEFAULT_RESIZE}
+    img_hw, resize, _ = _split_pipeline(pipeline, 'train_dataloader.dataset.pipeline')
+    return img_hw, resize
+
+
+def pack_size(cfg: Config):
+    """``(H, W)`` of the config's image pack: the size its train pipeline resizes to."""
+    return pack_settings(cfg)[0]
 
 
 def train_image_size(cfg: Config):
@@ -126,7 +136,7 @@ def train_image_size(cfg: Config):
 
 
 def use_image_pack(cfg: Config) -> None:
-    """Read every loader's images from ``DATA_ROOT/packed_{H}x{W}.npy``, augment on the device.
+    """Read every loader's images from their pack in ``DATA_ROOT`` (``pack_file_name``), augment on the device.
 
     A pipeline this cannot convert raises before anything in ``cfg`` changes.
     """
@@ -135,15 +145,16 @@ def use_image_pack(cfg: Config) -> None:
         if key not in cfg or cfg[key] is None:
             continue
         where = f'{key}.dataset.pipeline'
-        (height, width), randoms = _split_pipeline(cfg[key].dataset.pipeline, where)
+        (height, width), resize, randoms = _split_pipeline(cfg[key].dataset.pipeline, where)
         if key == 'train_dataloader':
             augments = [batch_augment(t, (height, width), where) for t in randoms]
         elif randoms:
             raise ValueError(f'{where}: random transforms at test time '
                              f'({[t["type"] for t in randoms]}) have no image-pack path')
+        # the loader's defaults are mmcv's resize: written out only when it is another
         pipelines[key] = [
-            dict(type='LoadReIDImageFromPack', pack_file=pack_file_name((height, width)),
-                 img_size=(height, width)),
+            dict(type='LoadReIDImageFromPack', pack_file=pack_file_name((height, width), **resize),
+                 img_size=(height, width), **({} if resize == DEFAULT_RESIZE else resize)),
             dict(type='PackReIDInputs')]
     for key, pipeline in pipelines.items():
         cfg[key].dataset.pipeline = pipeline

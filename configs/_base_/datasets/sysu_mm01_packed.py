@@ -1,5 +1,5 @@
 # SYSU-MM01 read from its image pack (python tools/dataset_converters/pack_images.py
-# CONFIG writes DATA_ROOT/packed_288x144.npy once): workers copy resized bytes and
+# CONFIG writes DATA_ROOT/packed_288x144_pillow_lanczos.npy once): workers copy resized bytes and
 # decode nothing; crop, flip and erasing run on the GPU, in the model's data
 # preprocessor, with the distributions of sysu_mm01.py's pipeline transforms.
 # An experiment config sets model.data_preprocessor.batch_augments to
@@ -7,8 +7,8 @@
 _base_ = ['./sysu_mm01.py']
 
 packed_pipeline = [
-    dict(type='LoadReIDImageFromPack', pack_file='packed_288x144.npy',
-         img_size=(288, 144)),
+    dict(type='LoadReIDImageFromPack', pack_file='packed_288x144_pillow_lanczos.npy',
+         img_size=(288, 144), interpolation='lanczos', backend='pillow'),
     dict(type='PackReIDInputs'),
 ]
 batch_augments = [

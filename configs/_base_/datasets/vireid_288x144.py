@@ -9,10 +9,15 @@ num_ids, num_instances = 8, 4  # P identities x K images per modality
 # filled with the dataset mean in the BGR order of the decoded image (0 after
 # normalisation).
 bgr_mean = (103.53, 116.28, 123.675)
+# Resized as the reference code resizes (PIL's Lanczos, its ANTIALIAS, in the
+# AGW / MCLNet / DEEN data loaders and pre-processing), at train and test time:
+# cv2's bilinear, mmcv's default, aliases where it shrinks an image.
+reference_resize = dict(type='Resize', scale=(img_w, img_h), keep_ratio=False,
+                        interpolation='lanczos', backend='pillow')
 
 train_pipeline = [
     dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
+    reference_resize,
     dict(type='RandomCrop', crop_size=(img_h, img_w), padding=10),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomErasing', erase_prob=0.5, mode='const',
@@ -21,7 +26,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(img_w, img_h), keep_ratio=False),
+    reference_resize,
     dict(type='PackReIDInputs'),
 ]
 

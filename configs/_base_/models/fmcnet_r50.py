@@ -12,7 +12,9 @@ _base_ = ['../schedules/reid_sgd_80e.py']
 erase_fill = (103.53, 116.28, 123.675)  # the BGR mean: 0 after normalising
 fmcnet_train_pipeline = [
     dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(144, 288), keep_ratio=False),
+    # the dataset bases' reference_resize (PIL's Lanczos, as the reference code)
+    dict(type='Resize', scale=(144, 288), keep_ratio=False, interpolation='lanczos',
+         backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomErasing', erase_prob=0.5, mode='const',
          fill_color=erase_fill),

@@ -18,7 +18,9 @@ mclnet_erasing = dict(erase_prob=0.8, min_area_ratio=0.1, max_area_ratio=0.8,
 erase_fill = (103.53, 116.28, 123.675)  # the BGR mean: 0 after normalising
 mclnet_train_pipeline = [
     dict(type='LoadReIDImageFromFile'),
-    dict(type='Resize', scale=(144, 288), keep_ratio=False),
+    # the dataset bases' reference_resize (PIL's Lanczos, as the reference code)
+    dict(type='Resize', scale=(144, 288), keep_ratio=False, interpolation='lanczos',
+         backend='pillow'),
     dict(type='RandomCrop', crop_size=(288, 144), padding=10),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomErasing', mode='const', fill_color=erase_fill, **mclnet_erasing),

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import torch
 from mmengine import Config
+from PIL import Image
 
 from vireid.datasets import SYSUMM01Dataset
 
@@ -39,11 +40,13 @@ def test_train_pipeline_output_and_determinism(tiny_sysu):
     assert len(outs) > 1
 
 
-def test_test_pipeline_is_a_plain_bilinear_resize(tiny_sysu):
+def test_test_pipeline_is_the_reference_codes_lanczos_resize(tiny_sysu):
     dataset = build(tiny_sysu, 'test_pipeline')
     path = dataset.get_data_info(0)['img_path']
-    expected = cv2.resize(cv2.imread(path, cv2.IMREAD_COLOR), (144, 288),
-                          interpolation=cv2.INTER_LINEAR)
+    # the reference code's img.resize((144, 288), Image.ANTIALIAS), on the decoded image
+    expected = np.asarray(Image.fromarray(cv2.imread(path, cv2.IMREAD_COLOR)).resize(
+        (144, 288), Image.LANCZOS))
+    assert not np.array_equal(expected, cv2.resize(cv2.imread(path), (144, 288)))
     out = run(dataset, 0, seed=0)
     np.testing.assert_array_equal(out['inputs'].permute(1, 2, 0).numpy(),
                                   expected)

@@ -19,19 +19,24 @@ class LoadReIDImageFromPack(BaseTransform):
 
     Args:
         pack_file: the ``.npy`` of a pack (``vireid.datasets.packed_images``).
-            A relative name (``'packed_288x144.npy'``, the tool's default)
+            A relative name (``'packed_288x144_pillow_lanczos.npy'``, the tool's default)
             is looked for in the folders above the first image, so it
             follows the dataset's ``data_root`` wherever that points.
         img_size: ``(H, W)`` the model expects; a pack of another size is
             refused instead of silently feeding other inputs.
+        interpolation, backend: the ``Resize`` the pack stands in for
+            (mmcv's names; default its cv2 bilinear); a pack resized
+            otherwise is refused too.
 
     Required keys: ``img_path``. Added keys: ``img``, ``img_shape``,
     ``ori_shape``.
     """
 
-    def __init__(self, pack_file: str, img_size: Optional[Sequence[int]] = None):
+    def __init__(self, pack_file: str, img_size: Optional[Sequence[int]] = None,
+                 interpolation: str = 'bilinear', backend: str = 'cv2'):
         self.pack_file = pack_file
         self.img_size = tuple(img_size) if img_size is not None else None
+        self.resize = dict(interpolation=interpolation, backend=backend)
         self._images: Optional[PackedImages] = None
 
     def _open(self, img_path: str) -> PackedImages:
@@ -52,6 +57,9 @@ class LoadReIDImageFromPack(BaseTransform):
             raise ValueError(f'{pack_file} holds {images.img_hw[0]}x{images.img_hw[1]} '
                              f'images, the pipeline expects {self.img_size[0]}x'
                              f'{self.img_size[1]}: pack it at that size (--img-size)')
+        if images.resize != self.resize:
+            raise ValueError(f'{pack_file} was resized with {images.resize}, the pipeline '
+                             f'expects {self.resize}: pack it again from the config')
         return images
 
     def transform(self, results: dict) -> dict:
