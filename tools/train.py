@@ -23,7 +23,7 @@ def parse_args():
                         help='mixed precision (bf16 autocast) for every optimizer')
     parser.add_argument('--fast', action='store_true',
                         help='the *_packed configs\' path for any config: images from '
-                        'DATA_ROOT/packed_HxW[_pillow_lanczos].npy (tools/dataset_converters/pack_images.py '
+                        'DATA_ROOT/packed_HxW[_BACKEND_INTERPOLATION].npy (tools/dataset_converters/pack_images.py '
                         'CONFIG writes it), random transforms on the GPU, channels-last, '
                         'CUDA graphs; with --amp for mixed precision')
     parser.add_argument('--amp-dtype', default='bfloat16', choices=['bfloat16', 'float16'],

@@ -1,7 +1,8 @@
 # A small MCLNet for CPU runs on the procedural synthetic SYSU-MM01 tree
 # (python tools/dataset_converters/make_synthetic.py data/synthetic: 400 ids,
 # the README's tree -> 280 train + 40 val ids, trained on together): ResNet-18
-# from scratch (no download), 128x64 images, 4 ids x 4 images per modality,
+# from scratch (no download), 128x64 images (the synthetic base's pipelines,
+# its p 0.5 erasing, not the authors'), 4 ids x 4 images per modality,
 # 12 epochs of 165 steps (about 0.4 s each on two cores). rho scales with the
 # embedding width (4500 for 2048-d -> 1125 for 512-d: squared distances of
 # unit-variance embeddings grow with it).

@@ -93,6 +93,11 @@ def test_pack_errors_name_the_file_and_the_fix(sysu, tmp_path):
         LoadReIDImageFromPack(pack, **LANCZOS).transform(dict(img_path=img))
 
     index = json.loads(Path(index_path(pack)).read_text())
+    del index['resize']  # a pack written before packs recorded their resize: cv2 bilinear
+    Path(index_path(pack)).write_text(json.dumps(index))
+    assert PackedImages(pack).resize == dict(interpolation='bilinear', backend='cv2')
+    with pytest.raises(ValueError, match=r"was resized with \{'interpolation': 'bilinear'"):
+        LoadReIDImageFromPack(pack, **LANCZOS).transform(dict(img_path=img))
     index['paths'].append('cam9/0001/0001.jpg')  # the array no longer matches
     Path(index_path(pack)).write_text(json.dumps(index))
     with pytest.raises(ValueError, match='does not match its index'):

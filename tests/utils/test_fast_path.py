@@ -89,6 +89,21 @@ def test_a_random_test_transform_is_refused_and_changes_nothing():
     assert cfg.to_dict() == before
 
 
+def test_a_test_loader_resizing_otherwise_than_training_is_refused_and_changes_nothing():
+    # the pack is written as the train pipeline resizes: a bilinear test pipeline would
+    # look for a pack nobody writes, or read an old one resized otherwise
+    cfg = config('agw/agw_r50_sysu')
+    cfg.test_dataloader.dataset.pipeline[1] = dict(type='Resize', scale=(144, 288),
+                                                   keep_ratio=False)
+    before = cfg.to_dict()
+    with pytest.raises(ValueError, match=r"test_dataloader.dataset.pipeline: resizes to 288x144 "
+                                         r"with \{'interpolation': 'bilinear', 'backend': 'cv2'\}, "
+                                         r"train_dataloader to 288x144 with \{'interpolation': "
+                                         r"'lanczos', 'backend': 'pillow'\}"):
+        use_image_pack(cfg)
+    assert cfg.to_dict() == before
+
+
 def test_pipeline_defaults_that_differ_from_the_batch_versions_are_written_out():
     cfg = config('agw/agw_r50_sysu')
     cfg.train_dataloader.dataset.pipeline[4] = dict(type='RandomErasing')  # all mmpretrain defaults
@@ -158,6 +173,10 @@ def test_the_train_image_size_is_what_the_train_pipeline_resizes_to():
     cfg.train_dataloader.dataset.pipeline[1]['keep_ratio'] = True
     cfg.img_h, cfg.img_w = 200, 100
     assert train_image_size(cfg) == (200, 100)
+    # a pack loader that names no size: the same
+    packed.train_dataloader.dataset.pipeline[0].pop('img_size')
+    packed.img_h, packed.img_w = 80, 40
+    assert train_image_size(packed) == (80, 40)
 
 
 def test_fast_applies_before_cfg_options():

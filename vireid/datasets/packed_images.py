@@ -24,8 +24,8 @@ PACK_VERSION = 1
 DEFAULT_RESIZE = dict(interpolation='bilinear', backend='cv2')
 
 
-def pack_file_name(img_hw: Tuple[int, int], interpolation: str = 'bilinear',
-                   backend: str = 'cv2') -> str:
+def pack_file_name(img_hw: Tuple[int, int], interpolation: str = DEFAULT_RESIZE['interpolation'],
+                   backend: str = DEFAULT_RESIZE['backend']) -> str:
     """The pack of a dataset at one image size and resize, in its root.
 
     ``packed_{H}x{W}.npy`` for mmcv's default resize (cv2, bilinear),
@@ -67,8 +67,8 @@ def _failure_report(failures: Sequence[str], total: int) -> str:
 
 def pack_images(img_paths: Sequence[str], root: str, pack_file: str,
                 img_hw: Tuple[int, int], workers: int = 0,
-                progress: bool = True, interpolation: str = 'bilinear',
-                backend: str = 'cv2') -> str:
+                progress: bool = True, interpolation: str = DEFAULT_RESIZE['interpolation'],
+                backend: str = DEFAULT_RESIZE['backend']) -> str:
     """Decode, resize (``mmcv.imresize`` with ``interpolation`` and
     ``backend``, as mmcv's ``Resize``) and store ``img_paths`` (files under
     ``root``) in ``pack_file``.

@@ -117,6 +117,9 @@ def pack_settings(cfg: Config):
     pipeline = cfg.train_dataloader.dataset.pipeline
     if pipeline and pipeline[0].get('type') == 'LoadReIDImageFromPack':
         loader = {**DEFAULT_RESIZE, **pipeline[0]}
+        if loader.get('img_size') is None:
+            raise ValueError('train_dataloader.dataset.pipeline: LoadReIDImageFromPack names no '
+                             'img_size, so the size of its pack is unknown')
         return tuple(loader['img_size']), {key: loader[key] for key in DEFAULT_RESIZE}
     img_hw, resize, _ = _split_pipeline(pipeline, 'train_dataloader.dataset.pipeline')
     return img_hw, resize
@@ -138,14 +141,21 @@ def train_image_size(cfg: Config):
 def use_image_pack(cfg: Config) -> None:
     """Read every loader's images from their pack in ``DATA_ROOT`` (``pack_file_name``), augment on the device.
 
-    A pipeline this cannot convert raises before anything in ``cfg`` changes.
+    A pipeline this cannot convert raises before anything in ``cfg`` changes, and
+    so does a loader resizing otherwise than the first (the train loader): one pack,
+    written as the train pipeline resizes (``pack_images.py``), holds every image.
     """
-    augments, pipelines = None, {}
+    augments, pipelines, first = None, {}, None
     for key in LOADERS:
         if key not in cfg or cfg[key] is None:
             continue
         where = f'{key}.dataset.pipeline'
         (height, width), resize, randoms = _split_pipeline(cfg[key].dataset.pipeline, where)
+        first = first or (key, (height, width), resize)
+        if first[1:] != ((height, width), resize):
+            raise ValueError(f'{where}: resizes to {height}x{width} with {resize}, '
+                             f'{first[0]} to {first[1][0]}x{first[1][1]} with {first[2]}: '
+                             'one image pack holds both, so resize them alike')
         if key == 'train_dataloader':
             augments = [batch_augment(t, (height, width), where) for t in randoms]
         elif randoms:

@@ -123,6 +123,12 @@ def test_bad_sizes_are_errors(kwargs):
         CrossModalityIdentitySampler(make_dataset(COUNTS), **kwargs)
 
 
+def test_replace_must_be_a_bool():
+    # a string from --cfg-options would otherwise be truthy
+    with pytest.raises(ValueError, match="replace must be True or False, got 'False'"):
+        CrossModalityIdentitySampler(make_dataset(COUNTS), 2, 2, replace='False')
+
+
 def test_test_split_labels_are_rejected():
     with pytest.raises(ValueError, match='gt_label -1'):
         CrossModalityIdentitySampler(

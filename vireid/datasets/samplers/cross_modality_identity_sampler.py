@@ -62,7 +62,10 @@ class CrossModalityIdentitySampler(Sampler):
         self.dataset = dataset
         self.num_ids = num_ids
         self.num_instances = num_instances
-        self.replace = bool(replace)
+        if not isinstance(replace, bool):
+            raise ValueError('CrossModalityIdentitySampler: replace must be True or False, got '
+                             f'{replace!r}')
+        self.replace = replace
         self.rank, self.world_size = get_dist_info()
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.epoch = 0

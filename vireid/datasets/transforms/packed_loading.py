@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 from mmcv.transforms import BaseTransform
 
 from vireid.registry import TRANSFORMS
-from ..packed_images import PackedImages
+from ..packed_images import DEFAULT_RESIZE, PackedImages
 
 
 @TRANSFORMS.register_module()
@@ -33,7 +33,8 @@ class LoadReIDImageFromPack(BaseTransform):
     """
 
     def __init__(self, pack_file: str, img_size: Optional[Sequence[int]] = None,
-                 interpolation: str = 'bilinear', backend: str = 'cv2'):
+                 interpolation: str = DEFAULT_RESIZE['interpolation'],
+                 backend: str = DEFAULT_RESIZE['backend']):
         self.pack_file = pack_file
         self.img_size = tuple(img_size) if img_size is not None else None
         self.resize = dict(interpolation=interpolation, backend=backend)
@@ -73,4 +74,5 @@ class LoadReIDImageFromPack(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(pack_file={self.pack_file!r}, '
-                f'img_size={self.img_size})')
+                f'img_size={self.img_size}, interpolation={self.resize["interpolation"]!r}, '
+                f'backend={self.resize["backend"]!r})')
