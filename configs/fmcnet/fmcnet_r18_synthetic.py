@@ -2,7 +2,9 @@
 # trained from scratch on the synthetic SYSU-MM01-layout tree
 # (python tools/dataset_converters/make_synthetic.py data/synthetic, the
 # README's tree) at 128x64, 3 epochs of 165 steps (about 0.3 s each on two
-# CPU cores).
+# CPU cores): a run of the whole training loop, not a model. From scratch its
+# shared features collapse to 0 and identities stay at chance
+# (configs/fmcnet/README.md, Stability).
 _base_ = [
     '../_base_/models/fmcnet_r50.py', '../_base_/datasets/synthetic_sysu_128x64.py',
     '../_base_/default_runtime.py'
