@@ -17,7 +17,7 @@ def test_every_method_has_real_dataset_configs():
 @pytest.mark.parametrize('name', REAL)
 def test_train_and_test_images_are_resized_with_lanczos(name):
     cfg = Config.fromfile(CONFIGS / name)
-    for loader in ('train_dataloader', 'test_dataloader'):
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         first, second = cfg[loader].dataset.pipeline[:2]
         if first['type'] == 'LoadReIDImageFromPack':  # the pack was resized so
             assert {k: first.get(k) for k in LANCZOS} == LANCZOS, loader
