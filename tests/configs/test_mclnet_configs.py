@@ -121,21 +121,22 @@ def test_mclnet_sysu_is_the_papers_recipe():
 AUTHORS_ERASING = dict(erase_prob=0.8, min_area_ratio=0.1, max_area_ratio=0.8)
 
 
+def assert_erases_as_the_authors(transforms, erasing_type):
+    (erasing, ) = [t for t in transforms if t['type'] == erasing_type]
+    assert {k: erasing[k] for k in AUTHORS_ERASING} == AUTHORS_ERASING
+    assert erasing['aspect_range'] == pytest.approx((0.3, 1 / 0.3))
+
+
 @pytest.mark.parametrize('name', [REFERENCE, 'mclnet_r50_regdb.py', 'mclnet_r50_llcm.py']
                          + [f'ablations/{f}' for f, lacks in ROWS.values()
                             if ERASING[0] not in lacks])
 def test_erasing_is_the_authors(name):
-    (erasing, ) = [t for t in load(name).train_dataloader.dataset.pipeline
-                   if t['type'] == 'RandomErasing']
-    assert {k: erasing[k] for k in AUTHORS_ERASING} == AUTHORS_ERASING
-    assert erasing['aspect_range'] == pytest.approx((0.3, 1 / 0.3))
+    assert_erases_as_the_authors(load(name).train_dataloader.dataset.pipeline, 'RandomErasing')
 
 
 def test_the_packed_config_erases_as_the_authors_on_the_gpu():
     augments = load('mclnet_r50_sysu_packed.py').model.data_preprocessor.batch_augments
-    (erasing, ) = [t for t in augments if t['type'] == 'BatchRandomErasing']
-    assert {k: erasing[k] for k in AUTHORS_ERASING} == AUTHORS_ERASING
-    assert erasing['aspect_range'] == pytest.approx((0.3, 1 / 0.3))
+    assert_erases_as_the_authors(augments, 'BatchRandomErasing')
 
 
 def test_regdb_has_no_cca_and_llcm_nine_cameras():

@@ -81,9 +81,9 @@ def _split_pipeline(pipeline: list, where: str):
         raise ValueError(f'{where}: an image pack replaces a pipeline of LoadReIDImageFromFile, '
                          f'Resize, random transforms, PackReIDInputs; got {types}')
     _check_arguments(pipeline[0], (), where)
-    defaults = _check_arguments(pipeline[1], ('scale', 'interpolation', 'backend'), where)
+    defaults = _check_arguments(pipeline[1], ('scale', *DEFAULT_RESIZE), where)
     width, height = pipeline[1]['scale']
-    resize = {key: pipeline[1].get(key, defaults[key]) for key in ('interpolation', 'backend')}
+    resize = {key: pipeline[1].get(key, defaults[key]) for key in DEFAULT_RESIZE}
     return (height, width), resize, pipeline[2:-1]
 
 
@@ -125,15 +125,10 @@ def pack_settings(cfg: Config):
     return img_hw, resize
 
 
-def pack_size(cfg: Config):
-    """``(H, W)`` of the config's image pack: the size its train pipeline resizes to."""
-    return pack_settings(cfg)[0]
-
-
 def train_image_size(cfg: Config):
     """``(H, W)`` the config trains at: its pack size; for a pipeline ``--fast`` cannot read, img_h, img_w."""
     try:
-        return pack_size(cfg)
+        return pack_settings(cfg)[0]
     except ValueError:  # e.g. a hand-written packed config: its own size keys
         return cfg.get('img_h', 288), cfg.get('img_w', 144)
 
@@ -145,16 +140,17 @@ def use_image_pack(cfg: Config) -> None:
     so does a loader resizing otherwise than the first (the train loader): one pack,
     written as the train pipeline resizes (``pack_images.py``), holds every image.
     """
-    augments, pipelines, first = None, {}, None
+    augments, pipelines, first = None, {}, None  # first: (loader key, img_hw, resize)
     for key in LOADERS:
         if key not in cfg or cfg[key] is None:
             continue
         where = f'{key}.dataset.pipeline'
         (height, width), resize, randoms = _split_pipeline(cfg[key].dataset.pipeline, where)
         first = first or (key, (height, width), resize)
-        if first[1:] != ((height, width), resize):
+        first_key, (first_h, first_w), first_resize = first
+        if ((first_h, first_w), first_resize) != ((height, width), resize):
             raise ValueError(f'{where}: resizes to {height}x{width} with {resize}, '
-                             f'{first[0]} to {first[1][0]}x{first[1][1]} with {first[2]}: '
+                             f'{first_key} to {first_h}x{first_w} with {first_resize}: '
                              'one image pack holds both, so resize them alike')
         if key == 'train_dataloader':
             augments = [batch_augment(t, (height, width), where) for t in randoms]
